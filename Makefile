@@ -1,0 +1,54 @@
+# demandmatch — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+DATA ?=
+AS_OF ?=
+HORIZON ?= 14
+OUT ?= outputs/forecast
+SEED ?= 0
+CONFIG ?= configs/default.yaml
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@echo "  Variables: DATA=dir AS_OF=timestamp HORIZON=days OUT=dir SEED=n CONFIG=file"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install the package with its dependencies
+
+forecast: $(STAMP) ## Forecast and plan the upcoming streams (demo world when DATA is empty)
+ifeq ($(strip $(DATA)),)
+	$(BIN)/demandmatch simulate --seed $(SEED) --out outputs/demo-world --reuse
+	$(BIN)/demandmatch forecast --data outputs/demo-world/data --horizon-days $(HORIZON) --out $(OUT) --config $(CONFIG) $(if $(AS_OF),--as-of "$(AS_OF)")
+else
+	$(BIN)/demandmatch forecast --data $(DATA) --horizon-days $(HORIZON) --out $(OUT) --config $(CONFIG) $(if $(AS_OF),--as-of "$(AS_OF)")
+endif
+
+test: $(STAMP) ## Run the test suite
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP) ## Lint and check formatting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Format the code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) ## Forecast and plan quality against the oracle and naive baselines on demo worlds
+	$(BIN)/python experiments/bench_demo.py --seeds 0 1 2
+
+clean: ## Remove outputs and the tracking store (keeps .venv)
+	rm -rf outputs mlflow.db mlartifacts mlruns
+
+.PHONY: help setup forecast test lint format bench clean

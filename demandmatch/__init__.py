@@ -1,0 +1,36 @@
+"""demandmatch: demand forecasts and purchase plans for live-stream commerce.
+
+Public API (heavy parts are imported on first use):
+    load_config, Config            typed settings
+    load_tables, Tables, ContractError   the data contract
+    simulate_world, write_world    the demo world with its true demand
+    run_forecast                   load -> forecast -> plan -> outputs -> tracking
+    forecast_demand, plan_stock    the two stages on their own
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from .config import Config, load_config
+from .tables import ContractError, Tables
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_tables": "contract",
+    "simulate_world": "simulate",
+    "write_world": "simulate",
+    "run_forecast": "pipeline",
+    "forecast_demand": "pipeline",
+    "plan_stock": "pipeline",
+}
+
+__all__ = ["Config", "ContractError", "Tables", "load_config", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'demandmatch' has no attribute {name!r}")

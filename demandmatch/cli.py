@@ -1,0 +1,129 @@
+"""The `demandmatch` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help=(
+        "demandmatch: forecast live-stream demand and plan purchase orders.\n\n"
+        "Typical use: `demandmatch simulate --out world` makes a demo world, then "
+        "`demandmatch forecast --data world/data --out plan` forecasts every upcoming "
+        "stream and writes the plan (plan.csv, allocation.csv, forecasts.csv, report.html)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+
+@app.command()
+def forecast(
+    data: Annotated[Path, typer.Option(help="Data directory in the contract's tables.")],
+    out: Annotated[Path, typer.Option(help="Where to write the plan and forecasts.")] = Path(
+        "outputs/forecast"
+    ),
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Forecast time (ISO 8601; naive = platform local time). "
+            "Default: the earliest start of a stream without outcomes."
+        ),
+    ] = None,
+    horizon_days: Annotated[
+        int | None, typer.Option(help="Plan streams starting before as-of + this many days.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML config (default: built-in settings).")
+    ] = None,
+    no_tracking: Annotated[bool, typer.Option(help="Do not log the run to MLflow.")] = False,
+) -> None:
+    """Forecast demand for upcoming streams and plan orders and per-stream stock."""
+    from .config import load_config
+    from .pipeline import run_forecast
+    from .tables import ContractError
+
+    cfg = load_config(config, {"tracking": {"enabled": False}} if no_tracking else None)
+    try:
+        with console.status("starting") as status:
+            run = run_forecast(
+                data,
+                out,
+                cfg,
+                as_of=as_of,
+                horizon_days=horizon_days,
+                progress=lambda step: status.update(f"[bold]{step}[/bold] ..."),
+            )
+    except ContractError as err:
+        console.print(f"[red]invalid input[/red] {err}")
+        raise typer.Exit(2) from err
+    except (FileNotFoundError, ValueError) as err:
+        console.print(f"[red]error[/red] {err}")
+        raise typer.Exit(2) from err
+    _print_summary(run.summary, run.out_dir)
+
+
+def _print_summary(summary: dict[str, object], out_dir: Path) -> None:
+    t = Table(title="demandmatch plan", show_header=False)
+    rows = [
+        ("as of", summary["as_of"]),
+        ("horizon", f"{summary['horizon_days']} days"),
+        ("streams", summary["n_streams"]),
+        ("SKUs", f"{summary['n_skus']} ({summary['n_cold_start']} stream items cold-start)"),
+        ("units to order", f"{summary['units_to_order']:,}"),
+        ("spend", f"¥{summary['spend']:,.0f}"),
+        ("expected profit", f"¥{summary['expected_profit']:,.0f}"),
+        ("expected leftover", f"{summary['expected_leftover']:,.0f} units"),
+        ("expected fill rate", f"{summary['fill_rate']:.1%}"),
+        (
+            "solver",
+            f"{summary['solver']} {summary['solver_status']} gap {summary['solver_gap']:.2g}",
+        ),
+        ("tracking run", summary.get("run_id") or "not tracked"),
+    ]
+    for k, v in rows:
+        t.add_row(k, str(v))
+    Console().print(t)
+    Console().print(f"plan written to [bold]{out_dir}[/bold] (open {out_dir / 'report.html'})")
+
+
+@app.command()
+def simulate(
+    out: Annotated[
+        Path, typer.Option(help="Folder to write: OUT/data (tables) and OUT/truth.csv.")
+    ],
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same world.")] = 0,
+    size: Annotated[str, typer.Option(help="tiny, small or demo.")] = "demo",
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    reuse: Annotated[
+        bool, typer.Option(help="Keep OUT as it is if it already holds this seed and size.")
+    ] = False,
+) -> None:
+    """Generate a demo live-commerce world with its hidden true demand."""
+    from .simulate import SIZES, simulate_world, write_world
+
+    if size not in SIZES:
+        console.print(f"[red]error[/red] unknown size '{size}'; choose from {sorted(SIZES)}")
+        raise typer.Exit(2)
+    meta = out / "world.json"
+    if reuse and meta.exists():
+        info = json.loads(meta.read_text())
+        if info.get("seed") == seed and info.get("size") == size:
+            console.print(f"demo world {out} (seed {seed}, {size}) already there")
+            return
+    with console.status(f"simulating a {size} world (seed {seed})"):
+        world = simulate_world(seed, size)
+        data_dir = write_world(world, out, fmt)  # type: ignore[arg-type]
+    counts = ", ".join(f"{len(v):,} {k}" for k, v in world.tables.items())
+    console.print(f"wrote {data_dir}: {counts}; truth beside it in {out / 'truth.csv'}")
+
+
+if __name__ == "__main__":
+    app()

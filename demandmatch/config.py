@@ -1,0 +1,90 @@
+"""Typed configuration, loaded once where the program starts (configs/*.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Festival(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=31)
+
+
+class ModelConfig(BaseModel):
+    """LightGBM settings shared by the quantile and mean models."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = "lgbm_quantile"
+    n_estimators: int = Field(400, ge=1)
+    learning_rate: float = Field(0.05, gt=0)
+    num_leaves: int = Field(31, ge=2)
+    min_child_samples: int = Field(20, ge=1)
+    subsample: float = Field(0.8, gt=0, le=1)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    return_prior_strength: float = Field(20.0, ge=0)
+    n_jobs: int = 2
+
+
+class OptimiserConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    solver: str = "SCIP"
+    time_limit_s: float = Field(60.0, gt=0)
+    mip_gap: float = Field(1e-6, ge=0)
+    max_breakpoints: int = Field(64, ge=2)
+
+
+class TrackingConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    enabled: bool = True
+    uri: str | None = None  # None: MLFLOW_TRACKING_URI, else sqlite in the project directory
+    experiment: str = "demandmatch"
+
+
+DEFAULT_FESTIVALS = (
+    Festival(name="618", month=6, day=18),
+    Festival(name="double11", month=11, day=11),
+    Festival(name="double12", month=12, day=12),
+)
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    timezone: str = "Asia/Shanghai"
+    lead_hours: float = Field(24.0, ge=0)
+    horizon_days: int = Field(14, ge=1)
+    seed: int = 0
+    festivals: tuple[Festival, ...] = DEFAULT_FESTIVALS
+    model: ModelConfig = ModelConfig()
+    optimiser: OptimiserConfig = OptimiserConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+
+def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Read a YAML config (missing keys take defaults) and apply nested overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.exists():
+            raise FileNotFoundError(f"config file not found: {p}")
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{p}: the config must be a mapping of settings")
+    if overrides:
+        data = _merge(data, overrides)
+    return Config.model_validate(data)
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

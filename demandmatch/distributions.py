@@ -1,0 +1,86 @@
+"""Demand distributions in the one form the optimiser needs: P(D >= u) for u = 1, 2, ...
+
+Two sources: a forecast's quantiles (a continuous quantile function interpolated through them,
+with an exponential upper tail) and a negative binomial with known mean and size (the demo
+world's truth, or a mean model with a dispersion).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+N_GRID = 200  # quantile levels used to represent a forecast distribution
+
+
+def quantile_grid(levels: np.ndarray, q: np.ndarray, n_grid: int = N_GRID) -> np.ndarray:
+    """Quantile function of each row at levels (s - 0.5) / n_grid, s = 1..n_grid.
+
+    Linear between the given quantiles; below the lowest level linear down to
+    max(0, q_lo - (q_2 - q_lo)); above the highest, an exponential tail whose scale matches the
+    spacing of the two highest quantiles. Rows of `q` must be non-decreasing.
+    """
+    levels = np.asarray(levels, dtype=float)
+    q = np.atleast_2d(np.asarray(q, dtype=float))
+    tau = (np.arange(n_grid) + 0.5) / n_grid
+    lo_q = np.maximum(0.0, q[:, 0] - (q[:, 1] - q[:, 0]))
+    hi_scale = (q[:, -1] - q[:, -2]) / np.log((1 - levels[-2]) / (1 - levels[-1]))
+    out = np.empty((q.shape[0], n_grid))
+    inner = (tau >= levels[0]) & (tau <= levels[-1])
+    # interpolate the inner part row by row via searchsorted (same knots for every row)
+    idx = np.clip(np.searchsorted(levels, tau[inner], side="right") - 1, 0, len(levels) - 2)
+    w = (tau[inner] - levels[idx]) / (levels[idx + 1] - levels[idx])
+    out[:, inner] = q[:, idx] * (1 - w) + q[:, idx + 1] * w
+    low = tau < levels[0]
+    out[:, low] = lo_q[:, None] + (q[:, [0]] - lo_q[:, None]) * (tau[low] / levels[0])
+    high = tau > levels[-1]
+    out[:, high] = q[:, [-1]] + hi_scale[:, None] * np.log((1 - levels[-1]) / (1 - tau[high]))
+    return np.maximum(out, 0.0)
+
+
+def survival_from_grid(grid: np.ndarray) -> list[np.ndarray]:
+    """Per row, s[u-1] = E[min(D, u)] - E[min(D, u-1)] for a distribution given by equally
+    weighted quantile points: the expected extra sale from the u-th unit of stock."""
+    out = []
+    for row in np.atleast_2d(grid):
+        top = int(np.ceil(row.max())) if row.size else 0
+        if top <= 0:
+            out.append(np.zeros(0))
+            continue
+        u = np.arange(1, top + 1, dtype=float)
+        out.append(np.clip(row[None, :] - (u[:, None] - 1.0), 0.0, 1.0).mean(axis=1))
+    return out
+
+
+def survival_from_quantiles(levels: np.ndarray, q: np.ndarray) -> list[np.ndarray]:
+    return survival_from_grid(quantile_grid(levels, q))
+
+
+def negbin_params(mean: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """scipy's (n, p) for a negative binomial with the given mean and size (variance
+    mean + mean^2 / size)."""
+    mean = np.asarray(mean, dtype=float)
+    size = np.asarray(size, dtype=float)
+    return size, size / (size + np.maximum(mean, 1e-12))
+
+
+def survival_negbin(mean: np.ndarray, size: np.ndarray, tail: float = 1e-7) -> list[np.ndarray]:
+    """Exact P(D >= u), u = 1.., for negative binomial demand, cut where it drops below `tail`."""
+    n, p = negbin_params(mean, size)
+    out = []
+    for ni, pi, mi in zip(n, p, np.asarray(mean, dtype=float), strict=True):
+        if mi <= 0:
+            out.append(np.zeros(0))
+            continue
+        top = int(stats.nbinom.isf(tail, ni, pi)) + 1
+        out.append(stats.nbinom.sf(np.arange(0, top), ni, pi))
+    return out
+
+
+def quantiles_negbin(mean: np.ndarray, size: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    n, p = negbin_params(mean, size)
+    return stats.nbinom.ppf(np.asarray(levels)[None, :], n[:, None], p[:, None])
+
+
+def expected_demand(survival: list[np.ndarray]) -> np.ndarray:
+    return np.array([s.sum() for s in survival])

@@ -1,0 +1,241 @@
+"""Features for (stream, SKU) rows, each computed only from what was known at the row's cutoff.
+
+The cutoff of a row is given per stream: for an upcoming stream it is the forecast's as-of time,
+for a past stream the engine learns from it is `start_time - lead_hours`. History counts a past
+stream only once it has ended (start + duration <= cutoff); video traffic counts only snapshots
+with `observed_at <= cutoff`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .config import Festival
+from .tables import Tables
+
+CATEGORICAL = ("category", "merchant_id")
+HISTORY_WINDOW = 5  # "recent" = the last this many past streams
+
+
+def lineup_frame(tables: Tables) -> pd.DataFrame:
+    """Every stream item joined with its stream, streamer and catalog entry."""
+    streams = tables.streams.assign(
+        end_time=lambda d: d["start_time"] + pd.to_timedelta(d["duration_min"], unit="min")
+    )
+    df = tables.stream_items.merge(streams, on="stream_id", how="left", validate="many_to_one")
+    df = df.merge(tables.catalog, on=["merchant_id", "sku_id"], how="left", validate="many_to_one")
+    df = df.merge(tables.streamers[["streamer_id", "followers"]], on="streamer_id", how="left")
+    return df
+
+
+def build_features(
+    lineup: pd.DataFrame,
+    cutoffs: pd.Series,
+    tables: Tables,
+    festivals: Sequence[Festival],
+    timezone: str,
+) -> pd.DataFrame:
+    """One feature row per lineup row (same index). `cutoffs` maps stream_id -> cutoff time."""
+    rows = lineup.copy()
+    rows["cutoff"] = rows["stream_id"].map(cutoffs)
+    if rows["cutoff"].isna().any():
+        missing = rows.loc[rows["cutoff"].isna(), "stream_id"].iloc[0]
+        raise ValueError(f"no cutoff given for stream {missing}")
+    past = _past_outcomes(lineup)
+    feats = rows[["stream_id", "sku_id"]].copy()
+    feats = feats.join(_static_features(rows, tables, festivals, timezone))
+    feats = feats.join(_video_features(rows, tables.video_traffic))
+    feats = feats.join(_history(rows, past, ["merchant_id", "sku_id"], "sku"))
+    feats = feats.join(_history(rows, past, ["category"], "cat"))
+    feats = feats.join(_history(rows, past, ["brand"], "brand"))
+    feats = feats.join(_history(rows, _stream_totals(past), ["streamer_id"], "streamer"))
+    feats = feats.join(_history(rows, past, ["streamer_id", "category"], "streamer_cat"))
+    feats["views_per_follower"] = feats["video_views"] / (rows["followers"] + 1.0)
+    feats["cold_sku"] = feats["sku_n_past"].eq(0)
+    feats["cold_streamer"] = feats["streamer_n_past"].eq(0)
+    for col in CATEGORICAL:
+        feats[col] = pd.Categorical(rows[col].astype(str))
+    return feats
+
+
+def _static_features(
+    rows: pd.DataFrame, tables: Tables, festivals: Sequence[Festival], timezone: str
+) -> pd.DataFrame:
+    local = rows["start_time"].dt.tz_convert(timezone)
+    cat_price = tables.catalog.groupby("category")["list_price"].median()
+    lineup_size = rows.groupby("stream_id")["sku_id"].transform("size")
+    out = pd.DataFrame(
+        {
+            "live_price": rows["live_price"],
+            "log_price": np.log(rows["live_price"]),
+            "discount": 1.0 - rows["live_price"] / rows["list_price"],
+            "price_vs_category": rows["live_price"] / rows["category"].map(cat_price),
+            "margin": (rows["live_price"] - rows["unit_cost"]) / rows["live_price"],
+            "slot": rows["slot"],
+            "slot_share": rows["slot"] / lineup_size,
+            "lineup_size": lineup_size,
+            "featured": rows["featured"].astype(int),
+            "duration_min": rows["duration_min"],
+            "hour": local.dt.hour + local.dt.minute / 60.0,
+            "weekday": local.dt.weekday,
+            "log_followers": np.log1p(rows["followers"]),
+            "festival_days": _festival_distance(local, festivals),
+            "lead_hours": (rows["start_time"] - rows["cutoff"]).dt.total_seconds() / 3600.0,
+        },
+        index=rows.index,
+    )
+    return out
+
+
+def _festival_distance(local: pd.Series, festivals: Sequence[Festival]) -> pd.Series:
+    """Signed days to the nearest festival day (negative: before it), capped at +-60."""
+    if not festivals:
+        return pd.Series(60.0, index=local.index)
+    day = local.dt.tz_localize(None).dt.normalize()
+    best = pd.Series(np.inf, index=local.index)
+    for fest in festivals:
+        for shift in (-1, 0, 1):
+            years = day.dt.year + shift
+            target = pd.to_datetime(
+                {"year": years, "month": fest.month, "day": fest.day}, errors="coerce"
+            )
+            delta = (day - target).dt.days.astype(float)
+            best = best.where(best.abs() <= delta.abs(), delta)
+    return best.clip(-60, 60)
+
+
+def _past_outcomes(lineup: pd.DataFrame) -> pd.DataFrame:
+    past = lineup[lineup["units_sold"].notna()].copy()
+    past["sold_out"] = (
+        past["stock_allocated"].notna() & (past["units_sold"] >= past["stock_allocated"])
+    ).astype(float)
+    past["conversion"] = past["units_sold"] / (past["viewers"] + 1.0)
+    return past
+
+
+def _stream_totals(past: pd.DataFrame) -> pd.DataFrame:
+    """One event per past stream: its total units over its lineup."""
+    g = past.groupby("stream_id")
+    out = g.agg(
+        streamer_id=("streamer_id", "first"),
+        end_time=("end_time", "first"),
+        units_sold=("units_sold", "sum"),
+        viewers=("viewers", "first"),
+        sold_out=("sold_out", "mean"),
+        n_items=("sku_id", "size"),
+    ).reset_index()
+    out["conversion"] = out["units_sold"] / (out["viewers"] + 1.0)
+    out["units_sold"] = out["units_sold"] / out["n_items"]  # per item, comparable to SKU scale
+    return out
+
+
+def _history(rows: pd.DataFrame, events: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
+    """As-of statistics of past events sharing `keys` with each row, known by its cutoff.
+
+    Gives, per row: number of past events, their mean units, mean of the last few, log of that,
+    share sold out, conversion per viewer, days since the last one.
+    """
+    cols = {
+        f"{name}_n_past": 0.0,
+        f"{name}_mean_units": np.nan,
+        f"{name}_recent_units": np.nan,
+        f"{name}_sold_out_rate": np.nan,
+        f"{name}_conversion": np.nan,
+        f"{name}_days_since": np.nan,
+    }
+    ev = events.dropna(subset=keys).sort_values("end_time").copy()
+    if ev.empty:
+        return pd.DataFrame(cols, index=rows.index)
+    g = ev.groupby(keys, sort=False)
+    ev["_n"] = g.cumcount() + 1.0
+    ev["_mean"] = g["units_sold"].cumsum() / ev["_n"]
+    ev["_recent"] = g["units_sold"].transform(
+        lambda s: s.rolling(HISTORY_WINDOW, min_periods=1).mean()
+    )
+    ev["_so"] = g["sold_out"].cumsum() / ev["_n"]
+    ev["_conv"] = g["conversion"].transform(lambda s: s.expanding().mean())
+    ev["_t"] = ev["end_time"]
+    probe = rows[keys + ["cutoff"]].copy()
+    probe["_row"] = rows.index
+    probe = probe.dropna(subset=keys).sort_values("cutoff")
+    merged = pd.merge_asof(
+        probe,
+        ev[keys + ["end_time", "_n", "_mean", "_recent", "_so", "_conv", "_t"]],
+        left_on="cutoff",
+        right_on="end_time",
+        by=keys,
+        direction="backward",
+        allow_exact_matches=True,
+    ).set_index("_row")
+    out = pd.DataFrame(index=rows.index)
+    out[f"{name}_n_past"] = merged["_n"].reindex(rows.index).fillna(0.0)
+    out[f"{name}_mean_units"] = merged["_mean"].reindex(rows.index)
+    out[f"{name}_recent_units"] = merged["_recent"].reindex(rows.index)
+    out[f"{name}_sold_out_rate"] = merged["_so"].reindex(rows.index)
+    out[f"{name}_conversion"] = merged["_conv"].reindex(rows.index)
+    since = (merged["cutoff"] - merged["_t"]).dt.total_seconds() / 86400.0
+    out[f"{name}_days_since"] = since.reindex(rows.index)
+    return out
+
+
+def _video_features(rows: pd.DataFrame, video: pd.DataFrame) -> pd.DataFrame:
+    """Short-video traffic per (stream, SKU) as of each stream's cutoff."""
+    names = [
+        "video_n",
+        "video_views",
+        "video_likes",
+        "video_comments",
+        "video_shares",
+        "video_views_per_hour",
+        "video_hours_before",
+        "video_sku_views",
+        "video_sku_n",
+    ]
+    out = pd.DataFrame(0.0, index=rows.index, columns=names)
+    out["video_hours_before"] = np.nan
+    if video.empty:
+        return out
+    cut = rows.drop_duplicates("stream_id").set_index("stream_id")[["cutoff", "start_time"]]
+    v = video.merge(cut, left_on="stream_id", right_index=True, how="inner")
+    v = v[v["observed_at"] <= v["cutoff"]].sort_values(["video_id", "observed_at"])
+    if v.empty:
+        return out
+    g = v.groupby("video_id", sort=False)
+    prev_views = g["views"].shift(1)
+    prev_time = g["observed_at"].shift(1)
+    v["rate"] = (v["views"] - prev_views) / (
+        (v["observed_at"] - prev_time).dt.total_seconds() / 3600.0
+    )
+    first_rate = v["views"] / (
+        (v["observed_at"] - v["published_at"]).dt.total_seconds().clip(lower=3600) / 3600.0
+    )
+    v["rate"] = v["rate"].fillna(first_rate)
+    last = v.groupby("video_id", sort=False).tail(1)
+    last = last.assign(
+        hours_before=(last["start_time"] - last["published_at"]).dt.total_seconds() / 3600.0
+    )
+    per_stream = last.groupby("stream_id").agg(
+        video_n=("video_id", "size"),
+        video_views=("views", "sum"),
+        video_likes=("likes", "sum"),
+        video_comments=("comments", "sum"),
+        video_shares=("shares", "sum"),
+        video_views_per_hour=("rate", "sum"),
+        video_hours_before=("hours_before", "max"),
+    )
+    per_sku = (
+        last.dropna(subset=["sku_id"])
+        .groupby(["stream_id", "sku_id"])
+        .agg(video_sku_views=("views", "sum"), video_sku_n=("video_id", "size"))
+    )
+    s = per_stream.reindex(rows["stream_id"].to_numpy())
+    s.index = rows.index
+    k = per_sku.reindex(pd.MultiIndex.from_frame(rows[["stream_id", "sku_id"]]))
+    k.index = rows.index
+    out.update(s.fillna({c: 0.0 for c in s.columns if c != "video_hours_before"}))
+    out["video_hours_before"] = s["video_hours_before"]
+    out[["video_sku_views", "video_sku_n"]] = k.fillna(0.0).to_numpy()
+    return out

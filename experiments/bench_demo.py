@@ -1,0 +1,190 @@
+"""Forecast and plan quality on demo worlds, against the oracle and naive baselines.
+
+For each seed: build a demo world, forecast its upcoming horizon with the engine and with the
+naive per-SKU empirical-quantile baseline, and score both against the world's true demand
+distribution (exact expected pinball loss and coverage under the truth, not one noisy draw).
+Then plan with the engine's forecast, with the truth (oracle), with a point forecast (stock =
+median) and with the naive rule (stock = 1.2 x mean past units sold per stream), and score
+every plan's expected profit and leftover cost under the true distribution.
+
+    python experiments/bench_demo.py --seeds 0 1 2 [--size demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from demandmatch.config import load_config
+from demandmatch.contract import load_tables
+from demandmatch.demand import EmpiricalQuantileDemand
+from demandmatch.distributions import quantiles_negbin, survival_negbin
+from demandmatch.evaluation import bias, coverage_negbin, expected_pinball_negbin
+from demandmatch.outcomes import expected_outcomes
+from demandmatch.pipeline import DemandForecast, forecast_demand, optimiser_inputs, plan_stock
+from demandmatch.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
+from demandmatch.simulate import load_truth, simulate_world, write_world
+
+LEVELS = np.array(QUANTILE_LEVELS)
+
+
+def score_forecast(fc: DemandForecast, truth: pd.DataFrame) -> dict[str, float]:
+    t = fc.forecasts[["stream_id", "sku_id"]].merge(truth, on=["stream_id", "sku_id"], how="left")
+    q = fc.forecasts[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)
+    loss = expected_pinball_negbin(q, LEVELS, t["mean"].to_numpy(), t["size"].to_numpy())
+    oracle_q = quantiles_negbin(t["mean"].to_numpy(), t["size"].to_numpy(), LEVELS)
+    oracle = expected_pinball_negbin(oracle_q, LEVELS, t["mean"].to_numpy(), t["size"].to_numpy())
+    cold = fc.forecasts["cold_start"].to_numpy(dtype=bool)
+    cov = coverage_negbin(q[:, 1], q[:, 5], t["mean"].to_numpy(), t["size"].to_numpy())
+    return {
+        "pinball": float(loss.mean()),
+        "oracle_pinball": float(oracle.mean()),
+        "cold_pinball": float(loss[cold].mean()) if cold.any() else np.nan,
+        "cold_oracle": float(oracle[cold].mean()) if cold.any() else np.nan,
+        "coverage_10_90": float(cov.mean()),
+        "bias_mean": bias(t["mean"].to_numpy(), fc.forecasts["mean"].to_numpy()),
+        "n_rows": len(t),
+        "n_cold": int(cold.sum()),
+    }
+
+
+def naive_plan(fc: DemandForecast, tables, skus: pd.DataFrame, merchants: pd.DataFrame):
+    """Stock = 1.2 x mean past units sold per stream for each upcoming stream of the SKU
+    (category mean for a SKU with no history), ordered in whole packs, at least the MOQ,
+    scaled down to the budget; each stream gets its share."""
+    items = tables.stream_items.merge(tables.streams[["stream_id", "start_time"]], on="stream_id")
+    past = items[items["units_sold"].notna() & (items["start_time"] < fc.as_of)]
+    past = past.merge(
+        tables.catalog[["merchant_id", "sku_id", "category"]].drop_duplicates("sku_id"),
+        on="sku_id",
+        how="left",
+    )
+    per_sku = past.groupby("sku_id")["units_sold"].mean()
+    per_cat = past.groupby("category")["units_sold"].mean()
+    up = fc.lineup
+    want = up["sku_id"].map(per_sku).fillna(up["category"].map(per_cat)).fillna(0.0) * 1.2
+    want = np.ceil(want).astype(int)
+    total = want.groupby([up["merchant_id"], up["sku_id"]]).sum()
+    s = skus.set_index(["merchant_id", "sku_id"])
+    need = np.maximum(total.reindex(s.index).fillna(0).to_numpy() - s["on_hand"].to_numpy(), 0)
+    packs = np.ceil(need / s["case_pack"].to_numpy())
+    order = packs * s["case_pack"].to_numpy()
+    order = np.where((order > 0) & (order < s["moq"].to_numpy()), s["moq"].to_numpy(), order)
+    order = np.where(s["orderable"].to_numpy(), order, 0)
+    # scale down to each merchant's budget
+    spend = order * s["unit_cost"].to_numpy()
+    budget = s.index.get_level_values(0).map(merchants.set_index("merchant_id")["budget"])
+    m_spend = pd.Series(spend, index=s.index).groupby(level=0).transform("sum").to_numpy()
+    scale = np.where(
+        np.isfinite(budget) & (m_spend > budget), budget / np.maximum(m_spend, 1e-9), 1
+    )
+    order = np.floor(order * scale / s["case_pack"].to_numpy()) * s["case_pack"].to_numpy()
+    order = np.where(order < s["moq"].to_numpy(), 0, order)
+    order_qty = pd.Series(order.astype(int), index=s.index)
+    stock = order_qty + s["on_hand"]
+    share = want / want.groupby([up["merchant_id"], up["sku_id"]]).transform("sum").replace(0, 1)
+    key = pd.MultiIndex.from_frame(up[["merchant_id", "sku_id"]])
+    alloc = np.floor(share.to_numpy() * stock.reindex(key).to_numpy()).astype(int)
+    return order_qty.reset_index(drop=True), pd.Series(alloc)
+
+
+def score_plan(items, skus, truth_surv, order_qty, allocation) -> dict[str, float]:
+    out = expected_outcomes(items, skus, truth_surv, order_qty, allocation)
+    s = out.merge(skus[["merchant_id", "sku_id", "unit_cost", "salvage_value"]])
+    waste = (s["expected_leftover"] * (s["unit_cost"] - s["salvage_value"]).clip(lower=0)).sum()
+    return {"profit": float(out["expected_profit"].sum()), "leftover_cost": float(waste)}
+
+
+def run_seed(seed: int, size: str, config) -> dict[str, float]:
+    row: dict[str, float] = {"seed": seed}
+    t0 = time.perf_counter()
+    world = simulate_world(seed, size)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = write_world(world, Path(tmp))
+        tables = load_tables(data, config.timezone)
+        truth = load_truth(Path(tmp))
+    row["simulate_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fc = forecast_demand(tables, config)
+    row["forecast_s"] = time.perf_counter() - t0
+    base = forecast_demand(tables, config, model=EmpiricalQuantileDemand())
+    sm, sb = score_forecast(fc, truth), score_forecast(base, truth)
+    row.update({f"fc_{k}": v for k, v in sm.items()})
+    row["naive_pinball"] = sb["pinball"]
+    row["naive_coverage_10_90"] = sb["coverage_10_90"]
+
+    items, skus, merchants = optimiser_inputs(fc, tables)
+    t = items[["stream_id", "sku_id"]].merge(truth, on=["stream_id", "sku_id"], how="left")
+    truth_surv = survival_negbin(t["mean"].to_numpy(), t["size"].to_numpy())
+    t0 = time.perf_counter()
+    plans = {"engine": plan_stock(fc, tables, config)}
+    row["plan_s"] = time.perf_counter() - t0
+    plans["oracle"] = plan_stock(fc, tables, config, survival=truth_surv)
+    median = [np.ones(int(round(v))) for v in fc.forecasts["q50"]]
+    plans["median"] = plan_stock(fc, tables, config, survival=median)
+    for name, res in plans.items():
+        order = res.plan.set_index(["merchant_id", "sku_id"])["order_qty"]
+        order = order.reindex(pd.MultiIndex.from_frame(skus[["merchant_id", "sku_id"]]))
+        alloc = res.allocation.set_index(["stream_id", "sku_id"])["allocated_units"]
+        alloc = alloc.reindex(pd.MultiIndex.from_frame(items[["stream_id", "sku_id"]]))
+        sc = score_plan(
+            items, skus, truth_surv, order.reset_index(drop=True), alloc.reset_index(drop=True)
+        )
+        row[f"{name}_profit"], row[f"{name}_leftover_cost"] = sc["profit"], sc["leftover_cost"]
+    n_order, n_alloc = naive_plan(fc, tables, skus, merchants)
+    sc = score_plan(items, skus, truth_surv, n_order, n_alloc)
+    row["naive_profit"], row["naive_leftover_cost"] = sc["profit"], sc["leftover_cost"]
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--size", default="demo")
+    ap.add_argument("--config", default=None)
+    args = ap.parse_args(argv)
+    config = load_config(args.config, {"tracking": {"enabled": False}})
+    rows = []
+    for seed in args.seeds:
+        row = run_seed(seed, args.size, config)
+        rows.append(row)
+        print(f"seed {seed}: done in {row['simulate_s'] + row['forecast_s']:.0f}s", file=sys.stderr)
+    df = pd.DataFrame(rows).set_index("seed")
+    r = pd.DataFrame(index=df.index)
+    r["rows"] = df["fc_n_rows"]
+    r["cold rows"] = df["fc_n_cold"]
+    r["pinball/oracle"] = df["fc_pinball"] / df["fc_oracle_pinball"]
+    r["pinball/naive"] = df["fc_pinball"] / df["naive_pinball"]
+    r["cold pinball/oracle"] = df["fc_cold_pinball"] / df["fc_cold_oracle"]
+    r["cov q10-q90"] = df["fc_coverage_10_90"]
+    r["naive cov"] = df["naive_coverage_10_90"]
+    r["bias of mean"] = df["fc_bias_mean"]
+    r["profit/oracle"] = df["engine_profit"] / df["oracle_profit"]
+    r["profit/naive"] = df["engine_profit"] / df["naive_profit"]
+    r["profit/median-plan"] = df["engine_profit"] / df["median_profit"]
+    r["naive profit/oracle"] = df["naive_profit"] / df["oracle_profit"]
+    r["leftover/oracle"] = df["engine_leftover_cost"] / df["oracle_leftover_cost"]
+    r["leftover/naive"] = df["engine_leftover_cost"] / df["naive_leftover_cost"]
+    r["forecast s"] = df["forecast_s"]
+    r["plan s"] = df["plan_s"]
+    r.loc["mean"] = r.mean()
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 40)
+    print(r.T.round(3).to_string())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak memory {peak:.0f} MiB")
+    print("\nabsolute figures (yuan, expected under the true distribution):")
+    cols = [c for c in df.columns if c.endswith("_profit") or c.endswith("_leftover_cost")]
+    print(df[cols].round(0).to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+import numpy as np
+from scipy import stats
+
+from demandmatch.distributions import (
+    quantile_grid,
+    quantiles_negbin,
+    survival_from_grid,
+    survival_from_quantiles,
+    survival_negbin,
+)
+from demandmatch.evaluation import (
+    bias,
+    coverage_negbin,
+    expected_pinball_negbin,
+    pinball,
+    wape,
+)
+
+LEVELS = np.array([0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95])
+
+
+def test_negbin_survival_sums_to_mean_and_matches_scipy():
+    mean, size = np.array([0.7, 12.0, 300.0]), np.array([1.5, 4.0, 8.0])
+    surv = survival_negbin(mean, size)
+    np.testing.assert_allclose([s.sum() for s in surv], mean, rtol=1e-5)
+    n, p = size[1], size[1] / (size[1] + mean[1])
+    np.testing.assert_allclose(surv[1][:5], stats.nbinom.sf(np.arange(5), n, p))
+    assert all(np.all(np.diff(s) <= 1e-15) for s in surv)
+
+
+def test_point_mass_grid_gives_unit_survival():
+    surv = survival_from_grid(np.full((1, 10), 4.0))
+    np.testing.assert_allclose(surv[0], [1, 1, 1, 1])
+
+
+def test_quantile_grid_passes_through_the_quantiles_and_is_monotone():
+    q = np.array([[1, 2, 4, 7, 11, 16, 20.0]])
+    grid = quantile_grid(LEVELS, q, n_grid=1000)
+    tau = (np.arange(1000) + 0.5) / 1000
+    assert np.all(np.diff(grid[0]) >= 0)
+    np.testing.assert_allclose(np.interp(LEVELS, tau, grid[0]), q[0], atol=0.05)
+
+
+def test_survival_from_true_quantiles_recovers_the_mean():
+    mean, size = np.array([40.0, 150.0]), np.array([5.0, 3.0])
+    q = quantiles_negbin(mean, size, LEVELS)
+    got = [s.sum() for s in survival_from_quantiles(LEVELS, q)]
+    np.testing.assert_allclose(got, mean, rtol=0.05)
+
+
+def test_expected_pinball_matches_enumeration():
+    mean, size = np.array([3.0, 60.0]), np.array([2.0, 6.0])
+    q = np.array([[0.0, 0.5, 1.2, 2.0, 4.0, 6.5, 9.0], [20, 30, 45, 57, 75, 90, 101.0]])
+    got = expected_pinball_negbin(q, LEVELS, mean, size)
+    for i in range(2):
+        n, p = size[i], size[i] / (size[i] + mean[i])
+        y = np.arange(5000)
+        pmf = stats.nbinom.pmf(y, n, p)
+        want = (pmf[:, None] * pinball(y, np.repeat(q[[i]], len(y), 0), LEVELS)).sum(0)
+        np.testing.assert_allclose(got[i], want, rtol=1e-9, atol=1e-12)
+
+
+def test_true_quantiles_minimise_expected_pinball():
+    mean, size = np.array([25.0]), np.array([3.0])
+    best = quantiles_negbin(mean, size, LEVELS)
+    base = expected_pinball_negbin(best, LEVELS, mean, size)
+    for shift in (-2, -1, 1, 2):
+        assert np.all(expected_pinball_negbin(best + shift, LEVELS, mean, size) >= base - 1e-12)
+
+
+def test_coverage_and_simple_scores():
+    mean, size = np.array([10.0]), np.array([4.0])
+    n, p = 4.0, 4.0 / 14.0
+    want = stats.nbinom.cdf(15, n, p) - stats.nbinom.cdf(4, n, p)
+    np.testing.assert_allclose(coverage_negbin(np.array([5.0]), np.array([15.0]), mean, size), want)
+    assert wape(np.array([10, 10]), np.array([8, 13])) == 0.25
+    assert bias(np.array([10, 10]), np.array([8, 13])) == 0.05
