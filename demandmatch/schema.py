@@ -160,7 +160,7 @@ ALLOCATION_COLUMNS: tuple[str, ...] = ("stream_id", "sku_id", "allocated_units")
 
 def empty_frame(table: str) -> pd.DataFrame:
     """An empty frame with the table's columns, for an optional table that is absent."""
-    return pd.DataFrame({c: pd.Series(dtype=_dtype(c.kind)) for c in TABLES[table].columns})
+    return pd.DataFrame({c.name: pd.Series(dtype=_dtype(c.kind)) for c in TABLES[table].columns})
 
 
 def _dtype(kind: Kind) -> str:

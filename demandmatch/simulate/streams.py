@@ -1,0 +1,182 @@
+"""The schedule: past and upcoming streams, their lineups and live prices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .profiles import (
+    DURATION_P,
+    DURATIONS,
+    EVENING_HOURS,
+    EVENING_P,
+    HORIZON_START,
+    WEEKDAY_RATE,
+    WorldSize,
+    festival_intensity,
+)
+
+
+def make_streams(
+    rng: np.random.Generator,
+    ws: WorldSize,
+    merchants: pd.DataFrame,
+    streamers: pd.DataFrame,
+    catalog: pd.DataFrame,
+) -> pd.DataFrame:
+    """Past and upcoming streams: day, start minute (local, from the first day), merchant,
+    streamer, duration and hidden hype. Every merchant and every debuting streamer gets at
+    least one upcoming stream."""
+    n_days = ws.history_days + ws.horizon_days
+    first = HORIZON_START - pd.Timedelta(days=ws.history_days)
+    dates = pd.date_range(first, periods=n_days, freq="D")
+    fest = festival_intensity(dates)
+    rate = ws.streams_per_day * WEEKDAY_RATE[dates.weekday] * (1 + 1.2 * fest)
+    rate = rate * np.linspace(0.85, 1.0, n_days) / 0.97
+    day = np.repeat(np.arange(n_days), rng.poisson(rate))
+    size = catalog.groupby("_m").size().reindex(range(len(merchants)), fill_value=0)
+    merchant = rng.choice(len(merchants), size=day.size, p=(size / size.sum()).to_numpy())
+    upcoming = day >= ws.history_days
+    missing = [m for m in range(len(merchants)) if not (merchant[upcoming] == m).any()]
+    extra = rng.integers(ws.history_days, n_days, size=len(missing))
+    day, merchant = np.append(day, extra), np.append(merchant, missing).astype(int)
+    streamer = _pick_streamers(rng, day >= ws.history_days, merchant, streamers)
+    day, merchant, streamer = _debut_streams(rng, ws, day, merchant, streamer, streamers)
+    n = day.size
+    evening = rng.random(n) >= 0.2
+    hour = np.where(
+        evening, rng.choice(EVENING_HOURS, size=n, p=EVENING_P), rng.integers(13, 17, size=n)
+    )
+    minute = rng.choice([0, 15, 30, 45], size=n, p=[0.5, 0.1, 0.3, 0.1])
+    duration = rng.choice(DURATIONS, size=n, p=DURATION_P)
+    out = pd.DataFrame(
+        {
+            "_day": day,
+            "_start": day * 1440 + hour * 60 + minute,
+            "_m": merchant,
+            "_h": streamer,
+            "duration_min": duration.astype(np.int64),
+            "_hour": hour,
+            "_weekday": dates.weekday.to_numpy()[day],
+            "_fest": fest[day],
+        }
+    )
+    out["_loghype"] = rng.normal(0.0, 0.45, size=n) + 0.3 * out["_fest"].to_numpy()
+    out = out.sort_values(["_start", "_m", "_h"], kind="stable").reset_index(drop=True)
+    out["_upcoming"] = out["_day"] >= ws.history_days
+    out.insert(0, "stream_id", [f"S{i + 1:06d}" for i in range(len(out))])
+    out.insert(1, "merchant_id", merchants["merchant_id"].to_numpy()[out["_m"]])
+    out.insert(2, "streamer_id", streamers["streamer_id"].to_numpy()[out["_h"]])
+    out.insert(3, "start_time", first + pd.to_timedelta(out["_start"], unit="min"))
+    return out
+
+
+def _pick_streamers(
+    rng: np.random.Generator, upcoming: np.ndarray, merchant: np.ndarray, streamers: pd.DataFrame
+) -> np.ndarray:
+    """Mostly a streamer who works with the merchant, sometimes a guest; debut streamers only
+    in the upcoming horizon, where new faces are pushed."""
+    activity = streamers["_activity"].to_numpy()
+    debut = streamers["_debut"].to_numpy()
+    links = streamers["_merchants"].tolist()
+    out = np.empty(merchant.size, dtype=int)
+    guests = rng.random(merchant.size) < 0.05
+    for i, m in enumerate(merchant):
+        w = activity * np.where(debut, 3.0 * upcoming[i], 1.0)
+        linked = np.array([m in ms for ms in links])
+        if not guests[i] and (w * linked).sum() > 0:
+            w = w * linked
+        out[i] = rng.choice(len(w), p=w / w.sum())
+    return out
+
+
+def _debut_streams(
+    rng: np.random.Generator,
+    ws: WorldSize,
+    day: np.ndarray,
+    merchant: np.ndarray,
+    streamer: np.ndarray,
+    streamers: pd.DataFrame,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Adds an upcoming stream for every debuting streamer that got none."""
+    upcoming = day >= ws.history_days
+    for h in np.flatnonzero(streamers["_debut"].to_numpy()):
+        if (streamer[upcoming] == h).any():
+            continue
+        links = streamers["_merchants"].iloc[h]
+        day = np.append(day, rng.integers(ws.history_days, ws.history_days + ws.horizon_days))
+        merchant = np.append(merchant, links[int(rng.integers(len(links)))])
+        streamer = np.append(streamer, h)
+    return day, merchant, streamer
+
+
+def make_lineups(
+    rng: np.random.Generator, streams: pd.DataFrame, catalog: pd.DataFrame
+) -> pd.DataFrame:
+    """5-30 SKUs of the stream's merchant per stream, hits first, 1-3 featured; new SKUs only
+    (and then eagerly) in upcoming streams. Every new SKU ends up in some upcoming lineup."""
+    by_merchant = {m: g.index.to_numpy() for m, g in catalog.groupby("_m")}
+    pop = catalog["_pop"].to_numpy()
+    launch = catalog["_launch"].to_numpy()
+    new = catalog["_new"].to_numpy()
+    chosen: list[np.ndarray] = []
+    columns = ("_m", "_day", "_upcoming")
+    for m, day, upcoming in zip(*(streams[c].tolist() for c in columns), strict=True):
+        skus = by_merchant[m]
+        ok = (launch[skus] <= day) & (~new[skus] | upcoming)
+        skus = skus[ok]
+        n = min(len(skus), int(np.clip(round(np.exp(rng.normal(np.log(13), 0.4))), 5, 30)))
+        w = np.exp(0.5 * pop[skus]) * np.where(new[skus], 3.0, 1.0)
+        chosen.append(rng.choice(skus, size=n, replace=False, p=w / w.sum()))
+    _place_new_skus(rng, streams, catalog, chosen)
+    rows = []
+    for i, skus in enumerate(chosen):
+        order = np.argsort(-(pop[skus] + rng.normal(0.0, 1.0, size=len(skus))), kind="stable")
+        skus = skus[order]
+        n_feat = min(len(skus), 1 + int(rng.binomial(2, 0.4)))
+        p = 1.0 / np.arange(1, len(skus) + 1)
+        featured = np.zeros(len(skus), dtype=bool)
+        featured[rng.choice(len(skus), size=n_feat, replace=False, p=p / p.sum())] = True
+        rows.append(
+            pd.DataFrame(
+                {"_s": i, "_k": skus, "slot": np.arange(1, len(skus) + 1), "featured": featured}
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def _place_new_skus(
+    rng: np.random.Generator,
+    streams: pd.DataFrame,
+    catalog: pd.DataFrame,
+    chosen: list[np.ndarray],
+) -> None:
+    """Puts each new SKU that no upcoming lineup picked into one of its merchant's upcoming
+    lineups (appended, or in place of the last other pick of a full lineup)."""
+    shown = set(np.concatenate(chosen).tolist()) if chosen else set()
+    upcoming = streams["_upcoming"].to_numpy()
+    for k in np.flatnonzero(catalog["_new"].to_numpy()):
+        if k in shown:
+            continue
+        options = np.flatnonzero(upcoming & (streams["_m"].to_numpy() == catalog["_m"].iloc[k]))
+        i = int(options[rng.integers(len(options))])
+        keep = chosen[i]
+        if len(keep) >= 30:  # drop the last pick that is not itself new
+            keep = np.delete(keep, np.flatnonzero(~catalog["_new"].to_numpy()[keep])[-1])
+        chosen[i] = np.append(keep, k)
+        shown.add(k)
+
+
+def set_prices(
+    rng: np.random.Generator, items: pd.DataFrame, streams: pd.DataFrame, catalog: pd.DataFrame
+) -> None:
+    """Live prices: list price less a 0-50% discount, deeper at festivals and on featured items.
+    Sets `live_price` and the effective `_discount` in place."""
+    n = len(items)
+    fest = streams["_fest"].to_numpy()[items["_s"]]
+    d = rng.beta(2.0, 10.0, size=n) + 0.12 * fest + 0.05 * items["featured"].to_numpy()
+    d = np.where(rng.random(n) < 0.15, 0.0, d).clip(0.0, 0.5)
+    list_price = catalog["list_price"].to_numpy()[items["_k"]]
+    live = np.maximum(np.round(list_price * (1.0 - d), 1), 0.1)
+    items["live_price"] = live
+    items["_discount"] = (1.0 - live / list_price).clip(0.0, None)
