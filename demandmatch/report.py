@@ -396,22 +396,18 @@ def fan_png(rows: pd.DataFrame) -> str:
     fig = Figure(figsize=(4.8, 2.6), dpi=100)
     ax = fig.add_subplot()
     for i, r in enumerate(rows.itertuples(index=False)):
-        ax.fill_between(
-            [i - 0.35, i + 0.35],
-            [r.q05] * 2,
-            [r.q95] * 2,
-            color="#c6dbef",
-            lw=0,
-            label="90% range" if i == 0 else None,
-        )
-        ax.fill_between(
-            [i - 0.35, i + 0.35],
-            [r.q25] * 2,
-            [r.q75] * 2,
-            color="#6baed6",
-            lw=0,
-            label="50% range" if i == 0 else None,
-        )
+        for lo, hi, color, label in (
+            (r.q05, r.q95, "#c6dbef", "90% range"),
+            (r.q25, r.q75, "#6baed6", "50% range"),
+        ):
+            ax.fill_between(
+                [i - 0.35, i + 0.35],
+                [lo] * 2,
+                [hi] * 2,
+                color=color,
+                lw=0,
+                label=label if i == 0 else None,
+            )
         ax.hlines(
             r.allocated_units,
             i - 0.42,
