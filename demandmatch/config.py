@@ -17,10 +17,10 @@ class Festival(BaseModel):
 
 
 class ModelConfig(BaseModel):
-    """LightGBM settings shared by the quantile and mean models."""
+    """Demand model: its name in demandmatch.demand.MODELS and the LightGBM settings."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    name: str = "lgbm_quantile"
+    name: str = "lgbm_negbin"
     n_estimators: int = Field(400, ge=1)
     learning_rate: float = Field(0.05, gt=0)
     num_leaves: int = Field(31, ge=2)
@@ -29,6 +29,8 @@ class ModelConfig(BaseModel):
     colsample_bytree: float = Field(0.8, gt=0, le=1)
     return_prior_strength: float = Field(20.0, ge=0)
     n_jobs: int = 2
+    censoring: bool = True  # lgbm_negbin: sold-out rows are lower bounds on demand
+    holdout: float = Field(0.2, gt=0, lt=1)  # lgbm_negbin: latest share that fits the spread
 
 
 class OptimiserConfig(BaseModel):
@@ -56,7 +58,8 @@ DEFAULT_FESTIVALS = (
 class Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     timezone: str = "Asia/Shanghai"
-    lead_hours: float = Field(24.0, ge=0)
+    # a past stream is learned from as forecasts made this many hours before it starts
+    train_lead_hours: tuple[float, ...] = Field((6.0, 24.0, 72.0, 168.0), min_length=1)
     horizon_days: int = Field(14, ge=1)
     seed: int = 0
     festivals: tuple[Festival, ...] = DEFAULT_FESTIVALS

@@ -11,9 +11,12 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from . import negbin
+from .distributions import quantiles_negbin, survival_negbin
 from .schema import QUANTILE_LEVELS
 
 ID_COLUMNS = ("stream_id", "sku_id")  # identify a row; never used as model inputs
+LEAD_BUCKETS = (12.0, 48.0, 120.0)  # hours before the stream: dispersion differs across them
 
 
 class DemandModel(Protocol):
@@ -90,6 +93,140 @@ class LGBMQuantileDemand:
         return _monotone(q)
 
 
+class LGBMNegBinDemand:
+    """Demand as a negative binomial: a LightGBM mean trained on the censored NB likelihood
+    (a sold-out row counts as D >= units sold, not D = units sold) and a size that depends on
+    the category, how far ahead the forecast is made and cold start, fitted on the latest
+    `holdout` share of the history by a model that never saw it, so that the spread covers the
+    mean model's own error as well as the demand's noise. One booster instead of one per
+    quantile; the quantiles and the optimiser's survival curve come from the same distribution.
+    """
+
+    def __init__(
+        self,
+        levels: Sequence[float] = QUANTILE_LEVELS,
+        n_estimators: int = 400,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 20,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        n_jobs: int = 2,
+        random_state: int = 0,
+        censoring: bool = True,
+        holdout: float = 0.2,
+        dispersion_ridge: float = 1.0,
+        working_size: float = 3.0,
+    ) -> None:
+        self.levels = levels
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.censoring = censoring
+        self.holdout = holdout
+        self.dispersion_ridge = dispersion_ridge
+        self.working_size = working_size
+
+    def _booster(
+        self, X: pd.DataFrame, y: np.ndarray, censored: np.ndarray, r: np.ndarray
+    ) -> tuple[lgb.LGBMRegressor, float]:
+        def objective(y_true: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return negbin.grad_hess(f + base, y, r, censored)
+
+        base = float(np.log(max(y.mean(), 1e-6)))
+        model = lgb.LGBMRegressor(
+            objective=objective,
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            subsample_freq=1,
+            colsample_bytree=self.colsample_bytree,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+            verbose=-1,
+        )
+        return model.fit(X, y), base
+
+    def _design(self, X: pd.DataFrame) -> np.ndarray:
+        cols = [np.ones(len(X))]
+        if "category" in X:
+            cat = pd.Categorical(X["category"].astype(str), categories=self.categories_)
+            cols += [(cat == c).astype(float) for c in self.categories_]
+        if "lead_hours" in X:
+            bucket = np.searchsorted(LEAD_BUCKETS, X["lead_hours"].to_numpy(dtype=float))
+            cols += [(bucket == b).astype(float) for b in range(len(LEAD_BUCKETS) + 1)]
+        for flag in ("cold_sku", "cold_streamer"):
+            if flag in X:
+                cols.append(X[flag].to_numpy(dtype=float))
+        return np.column_stack(cols)
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        censored: np.ndarray | None = None,
+        time: np.ndarray | None = None,
+    ) -> LGBMNegBinDemand:
+        """`censored[i]`: y[i] is only a lower bound (sold out). `time[i]`: when row i happened;
+        the latest rows hold out for the dispersion (without it, a seeded random share)."""
+        y = np.asarray(y, dtype=float)
+        if len(y) == 0:
+            raise ValueError("no past stream items to learn from")
+        cens = np.zeros(len(y), bool) if censored is None else np.asarray(censored, bool)
+        if not self.censoring:
+            cens = np.zeros(len(y), bool)
+        self.feature_names_ = [c for c in X.columns if c not in ID_COLUMNS]
+        X = X[self.feature_names_]
+        self.categories_ = sorted(X["category"].astype(str).unique()) if "category" in X else []
+        if time is not None:
+            t = pd.Series(np.asarray(time)).rank(method="first").to_numpy()
+            late = t > (1.0 - self.holdout) * len(y)
+        else:
+            late = np.random.default_rng(self.random_state).random(len(y)) < self.holdout
+        design = self._design(X)
+        r0 = np.full(len(y), self.working_size)
+        if late.any() and (~late).sum() >= 2 * self.min_child_samples:
+            early_model, early_base = self._booster(X[~late], y[~late], cens[~late], r0[~late])
+            mu_late = np.exp(early_model.predict(X[late], raw_score=True) + early_base)
+            self.dispersion_ = negbin.Dispersion(self.dispersion_ridge).fit(
+                design[late], y[late], mu_late, cens[late]
+            )
+        else:
+            self.dispersion_ = negbin.Dispersion(self.dispersion_ridge).fit(
+                design[:, :1], y, np.full(len(y), max(y.mean(), 1e-6)), cens
+            )
+            self.dispersion_.theta_ = np.append(
+                self.dispersion_.theta_, np.zeros(design.shape[1] - 1)
+            )
+        self.mean_model_, self.base_ = self._booster(X, y, cens, self.dispersion_.size(design))
+        self.n_censored_ = int(cens.sum())
+        return self
+
+    def predict_distribution(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, size) of the negative binomial demand of each row."""
+        X = X[self.feature_names_]
+        f = self.mean_model_.predict(X, raw_score=True) + self.base_
+        return np.exp(np.clip(f, -30.0, 30.0)), self.dispersion_.size(self._design(X))
+
+    def predict_mean(self, X: pd.DataFrame) -> np.ndarray:
+        return self.predict_distribution(X)[0]
+
+    def predict_quantiles(self, X: pd.DataFrame) -> np.ndarray:
+        mean, size = self.predict_distribution(X)
+        return _monotone(quantiles_negbin(mean, size, np.asarray(self.levels)))
+
+    def predict_survival(self, X: pd.DataFrame) -> list[np.ndarray]:
+        """P(D >= u), u = 1, 2, ... per row: what the optimiser plans on."""
+        return survival_negbin(*self.predict_distribution(X))
+
+
 class EmpiricalQuantileDemand:
     """Naive baseline: each SKU's empirical quantiles and mean of its past units sold,
     falling back to its category's, then to everything's."""
@@ -136,7 +273,11 @@ def _sku_key(X: pd.DataFrame) -> pd.Index:
     return pd.Index(X["merchant_id"].astype(str) + "\x1f" + X["sku_id"].astype(str))
 
 
-MODELS = {"lgbm_quantile": LGBMQuantileDemand, "sku_empirical": EmpiricalQuantileDemand}
+MODELS = {
+    "lgbm_negbin": LGBMNegBinDemand,
+    "lgbm_quantile": LGBMQuantileDemand,
+    "sku_empirical": EmpiricalQuantileDemand,
+}
 
 
 def make_model(name: str, **params: object) -> DemandModel:

@@ -1,9 +1,10 @@
 """Features for (stream, SKU) rows, each computed only from what was known at the row's cutoff.
 
-The cutoff of a row is given per stream: for an upcoming stream it is the forecast's as-of time,
-for a past stream the engine learns from it is `start_time - lead_hours`. History counts a past
-stream only once it has ended (start + duration <= cutoff); video traffic counts only snapshots
-with `observed_at <= cutoff`.
+The cutoff of a row is the time its forecast is made: for an upcoming stream the forecast's
+as-of time (or `start_time - lead` for a nowcast), for a past stream the engine learns from,
+`start_time - lead` for each of several leads, so that the model sees streams from as far out as
+it will be asked about them. History counts a past stream only once it has ended
+(start + duration <= cutoff); video traffic counts only snapshots with `observed_at <= cutoff`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from .tables import Tables
 
 CATEGORICAL = ("category", "merchant_id")
 HISTORY_WINDOW = 5  # "recent" = the last this many past streams
+_TS = "datetime64[ns, UTC]"  # one resolution for as-of joins (inputs may differ)
+RUNUP_DAYS = 7  # shoppers buy ahead of a festival: a feature that rises over the days before it
 
 
 def lineup_frame(tables: Tables) -> pd.DataFrame:
@@ -33,18 +36,28 @@ def lineup_frame(tables: Tables) -> pd.DataFrame:
 
 def build_features(
     lineup: pd.DataFrame,
-    cutoffs: pd.Series,
+    cutoffs: pd.Series | None,
     tables: Tables,
     festivals: Sequence[Festival],
     timezone: str,
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One feature row per lineup row (same index). `cutoffs` maps stream_id -> cutoff time."""
+    """One feature row per lineup row (same index).
+
+    `cutoffs` maps stream_id -> cutoff time; with None, `lineup` carries its own per-row
+    `cutoff` column (the same stream may then appear once per cutoff). History comes from the
+    rows of `history` (default: `lineup`) that have outcomes and ended by each row's cutoff.
+    """
     rows = lineup.copy()
-    rows["cutoff"] = rows["stream_id"].map(cutoffs)
+    if cutoffs is not None:
+        rows["cutoff"] = rows["stream_id"].map(cutoffs)
+    elif "cutoff" not in rows:
+        raise ValueError("give cutoffs per stream or a 'cutoff' column per row")
     if rows["cutoff"].isna().any():
         missing = rows.loc[rows["cutoff"].isna(), "stream_id"].iloc[0]
         raise ValueError(f"no cutoff given for stream {missing}")
-    past = _past_outcomes(lineup)
+    source = (lineup if history is None else history).drop_duplicates(["stream_id", "sku_id"])
+    past = _past_outcomes(source)
     feats = rows[["stream_id", "sku_id"]].copy()
     feats = feats.join(_static_features(rows, tables, festivals, timezone))
     feats = feats.join(_video_features(rows, tables.video_traffic))
@@ -54,6 +67,9 @@ def build_features(
     feats = feats.join(_history(rows, _stream_totals(past), ["streamer_id"], "streamer"))
     feats = feats.join(_history(rows, past, ["streamer_id", "category"], "streamer_cat"))
     feats["views_per_follower"] = feats["video_views"] / (rows["followers"] + 1.0)
+    usual = _usual_video_views(rows, tables.video_traffic, past)
+    per_video = np.log1p(feats["video_views"] / feats["video_n"].where(feats["video_n"] > 0))
+    feats["video_views_vs_usual"] = per_video - usual
     feats["cold_sku"] = feats["sku_n_past"].eq(0)
     feats["cold_streamer"] = feats["streamer_n_past"].eq(0)
     for col in CATEGORICAL:
@@ -66,7 +82,8 @@ def _static_features(
 ) -> pd.DataFrame:
     local = rows["start_time"].dt.tz_convert(timezone)
     cat_price = tables.catalog.groupby("category")["list_price"].median()
-    lineup_size = rows.groupby("stream_id")["sku_id"].transform("size")
+    lineup_size = rows.groupby(["stream_id", "cutoff"])["sku_id"].transform("size")
+    fest_days = _festival_distance(local, festivals)
     out = pd.DataFrame(
         {
             "live_price": rows["live_price"],
@@ -82,7 +99,10 @@ def _static_features(
             "hour": local.dt.hour + local.dt.minute / 60.0,
             "weekday": local.dt.weekday,
             "log_followers": np.log1p(rows["followers"]),
-            "festival_days": _festival_distance(local, festivals),
+            "festival_days": fest_days,
+            "festival_runup": np.where(
+                (fest_days <= 0) & (fest_days >= -RUNUP_DAYS), np.exp(fest_days / 3.5), 0.0
+            ),
             "lead_hours": (rows["start_time"] - rows["cutoff"]).dt.total_seconds() / 3600.0,
         },
         index=rows.index,
@@ -113,6 +133,10 @@ def _past_outcomes(lineup: pd.DataFrame) -> pd.DataFrame:
         past["stock_allocated"].notna() & (past["units_sold"] >= past["stock_allocated"])
     ).astype(float)
     past["conversion"] = past["units_sold"] / (past["viewers"] + 1.0)
+    # a SKU's units relative to its stream's mean item: free of the stream's hype, streamer
+    # and calendar, which move every item of the stream together
+    stream_mean = past.groupby("stream_id")["units_sold"].transform("mean")
+    past["rel_units"] = past["units_sold"] / stream_mean.clip(lower=0.5)
     return past
 
 
@@ -129,6 +153,7 @@ def _stream_totals(past: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
     out["conversion"] = out["units_sold"] / (out["viewers"] + 1.0)
     out["units_sold"] = out["units_sold"] / out["n_items"]  # per item, comparable to SKU scale
+    out["rel_units"] = np.nan
     return out
 
 
@@ -144,6 +169,7 @@ def _history(rows: pd.DataFrame, events: pd.DataFrame, keys: list[str], name: st
         f"{name}_recent_units": np.nan,
         f"{name}_sold_out_rate": np.nan,
         f"{name}_conversion": np.nan,
+        f"{name}_rel_units": np.nan,
         f"{name}_days_since": np.nan,
     }
     ev = events.dropna(subset=keys).sort_values("end_time").copy()
@@ -157,13 +183,16 @@ def _history(rows: pd.DataFrame, events: pd.DataFrame, keys: list[str], name: st
     )
     ev["_so"] = g["sold_out"].cumsum() / ev["_n"]
     ev["_conv"] = g["conversion"].transform(lambda s: s.expanding().mean())
+    ev["_rel"] = g["rel_units"].transform(lambda s: s.expanding().mean())
+    ev["end_time"] = ev["end_time"].astype(_TS)
     ev["_t"] = ev["end_time"]
     probe = rows[keys + ["cutoff"]].copy()
     probe["_row"] = rows.index
     probe = probe.dropna(subset=keys).sort_values("cutoff")
+    probe["cutoff"] = probe["cutoff"].astype(_TS)
     merged = pd.merge_asof(
         probe,
-        ev[keys + ["end_time", "_n", "_mean", "_recent", "_so", "_conv", "_t"]],
+        ev[keys + ["end_time", "_n", "_mean", "_recent", "_so", "_conv", "_rel", "_t"]],
         left_on="cutoff",
         right_on="end_time",
         by=keys,
@@ -176,9 +205,37 @@ def _history(rows: pd.DataFrame, events: pd.DataFrame, keys: list[str], name: st
     out[f"{name}_recent_units"] = merged["_recent"].reindex(rows.index)
     out[f"{name}_sold_out_rate"] = merged["_so"].reindex(rows.index)
     out[f"{name}_conversion"] = merged["_conv"].reindex(rows.index)
+    out[f"{name}_rel_units"] = merged["_rel"].reindex(rows.index)
     since = (merged["cutoff"] - merged["_t"]).dt.total_seconds() / 86400.0
     out[f"{name}_days_since"] = since.reindex(rows.index)
     return out
+
+
+def _usual_video_views(rows: pd.DataFrame, video: pd.DataFrame, past: pd.DataFrame) -> pd.Series:
+    """Mean log final views per video over the streamer's streams that ended by the cutoff:
+    what this streamer's videos usually reach, so that today's views read as hype."""
+    out = pd.Series(np.nan, index=rows.index)
+    if video.empty:
+        return out
+    final = video.groupby(["stream_id", "video_id"])["views"].max().groupby(level=0).mean()
+    ends = past.drop_duplicates("stream_id").set_index("stream_id")[["streamer_id", "end_time"]]
+    ev = ends.join(np.log1p(final).rename("v"), how="inner").dropna(subset=["streamer_id"])
+    if ev.empty:
+        return out
+    ev = ev.sort_values("end_time")
+    ev["end_time"] = ev["end_time"].astype(_TS)
+    ev["_mean"] = ev.groupby("streamer_id")["v"].transform(lambda s: s.expanding().mean())
+    probe = rows[["streamer_id", "cutoff"]].assign(_row=rows.index).dropna(subset=["streamer_id"])
+    probe["cutoff"] = probe["cutoff"].astype(_TS)
+    merged = pd.merge_asof(
+        probe.sort_values("cutoff"),
+        ev[["streamer_id", "end_time", "_mean"]],
+        left_on="cutoff",
+        right_on="end_time",
+        by="streamer_id",
+        direction="backward",
+    ).set_index("_row")
+    return merged["_mean"].reindex(rows.index)
 
 
 def _video_features(rows: pd.DataFrame, video: pd.DataFrame) -> pd.DataFrame:
@@ -198,12 +255,12 @@ def _video_features(rows: pd.DataFrame, video: pd.DataFrame) -> pd.DataFrame:
     out["video_hours_before"] = np.nan
     if video.empty:
         return out
-    cut = rows.drop_duplicates("stream_id").set_index("stream_id")[["cutoff", "start_time"]]
-    v = video.merge(cut, left_on="stream_id", right_index=True, how="inner")
-    v = v[v["observed_at"] <= v["cutoff"]].sort_values(["video_id", "observed_at"])
+    cut = rows[["stream_id", "cutoff", "start_time"]].drop_duplicates(["stream_id", "cutoff"])
+    v = video.merge(cut, on="stream_id", how="inner")
+    v = v[v["observed_at"] <= v["cutoff"]].sort_values(["cutoff", "video_id", "observed_at"])
     if v.empty:
         return out
-    g = v.groupby("video_id", sort=False)
+    g = v.groupby(["cutoff", "video_id"], sort=False)
     prev_views = g["views"].shift(1)
     prev_time = g["observed_at"].shift(1)
     v["rate"] = (v["views"] - prev_views) / (
@@ -213,11 +270,11 @@ def _video_features(rows: pd.DataFrame, video: pd.DataFrame) -> pd.DataFrame:
         (v["observed_at"] - v["published_at"]).dt.total_seconds().clip(lower=3600) / 3600.0
     )
     v["rate"] = v["rate"].fillna(first_rate)
-    last = v.groupby("video_id", sort=False).tail(1)
+    last = g.tail(1)
     last = last.assign(
         hours_before=(last["start_time"] - last["published_at"]).dt.total_seconds() / 3600.0
     )
-    per_stream = last.groupby("stream_id").agg(
+    per_stream = last.groupby(["stream_id", "cutoff"]).agg(
         video_n=("video_id", "size"),
         video_views=("views", "sum"),
         video_likes=("likes", "sum"),
@@ -228,12 +285,12 @@ def _video_features(rows: pd.DataFrame, video: pd.DataFrame) -> pd.DataFrame:
     )
     per_sku = (
         last.dropna(subset=["sku_id"])
-        .groupby(["stream_id", "sku_id"])
+        .groupby(["stream_id", "cutoff", "sku_id"])
         .agg(video_sku_views=("views", "sum"), video_sku_n=("video_id", "size"))
     )
-    s = per_stream.reindex(rows["stream_id"].to_numpy())
+    s = per_stream.reindex(pd.MultiIndex.from_frame(rows[["stream_id", "cutoff"]]))
     s.index = rows.index
-    k = per_sku.reindex(pd.MultiIndex.from_frame(rows[["stream_id", "sku_id"]]))
+    k = per_sku.reindex(pd.MultiIndex.from_frame(rows[["stream_id", "cutoff", "sku_id"]]))
     k.index = rows.index
     out.update(s.fillna({c: 0.0 for c in s.columns if c != "video_hours_before"}))
     out["video_hours_before"] = s["video_hours_before"]

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,52 +13,39 @@ import pandas as pd
 
 from .config import Config
 from .contract import data_hash, load_tables
-from .demand import DemandModel, make_model
-from .distributions import survival_from_quantiles
-from .features import build_features, lineup_frame
+from .forecast import (
+    DemandForecast,
+    FittedDemand,
+    Progress,
+    Timer,
+    default_as_of,
+    fit_demand,
+    forecast_demand,
+    predict_demand,
+    quiet,
+    split_rows,
+    to_utc,
+)
 from .optimise import OptimiserSettings, PlanResult, plan_orders
 from .report import render_report
-from .returns import return_rates
-from .schema import (
-    ALLOCATION_COLUMNS,
-    FORECAST_COLUMNS,
-    PLAN_COLUMNS,
-    QUANTILE_COLUMNS,
-    QUANTILE_LEVELS,
-)
+from .schema import ALLOCATION_COLUMNS, FORECAST_COLUMNS, PLAN_COLUMNS
 from .tables import Tables
 
-Progress = Callable[[str], None]
-
-
-def _quiet(step: str) -> None:
-    return None
-
-
-@dataclass
-class Timer:
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def stage(self, name: str, progress: Progress) -> Iterator[None]:
-        progress(name)
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = round(time.perf_counter() - t0, 3)
-
-
-@dataclass(frozen=True)
-class DemandForecast:
-    """Forecasts for the upcoming lineup, and the distributions the optimiser plans on."""
-
-    as_of: pd.Timestamp
-    horizon_days: int
-    lineup: pd.DataFrame  # upcoming rows: stream, SKU, catalog and streamer columns
-    forecasts: pd.DataFrame  # FORECAST_COLUMNS, aligned with lineup
-    survival: list[np.ndarray]  # P(D >= u) per lineup row
-    n_train: int
+__all__ = [
+    "DemandForecast",
+    "FittedDemand",
+    "ForecastRun",
+    "Timer",
+    "default_as_of",
+    "fit_demand",
+    "forecast_demand",
+    "optimiser_inputs",
+    "plan_stock",
+    "predict_demand",
+    "run_forecast",
+    "split_rows",
+    "summarise",
+]
 
 
 @dataclass(frozen=True)
@@ -72,98 +56,6 @@ class ForecastRun:
     timings: dict[str, float]
     run_id: str | None
     out_dir: Path
-
-
-def default_as_of(tables: Tables) -> pd.Timestamp:
-    """The earliest start of a stream whose outcome columns are all blank."""
-    items = tables.stream_items
-    outcome = ["units_sold", "units_returned", "stock_allocated"]
-    blank = items[outcome].isna().all(axis=1).groupby(items["stream_id"]).all()
-    upcoming = tables.streams[tables.streams["stream_id"].map(blank).fillna(False).astype(bool)]
-    if upcoming.empty:
-        raise ValueError(
-            "every stream has outcomes, so there is nothing upcoming to plan; give --as-of"
-        )
-    return upcoming["start_time"].min()
-
-
-def split_rows(
-    lineup: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(past rows the model learns from, upcoming rows to forecast)."""
-    end = as_of + pd.Timedelta(days=horizon_days)
-    upcoming = lineup[(lineup["start_time"] >= as_of) & (lineup["start_time"] < end)]
-    past = lineup[lineup["units_sold"].notna() & (lineup["end_time"] <= as_of)]
-    return past, upcoming
-
-
-def forecast_demand(
-    tables: Tables,
-    config: Config,
-    as_of: pd.Timestamp | None = None,
-    horizon_days: int | None = None,
-    model: DemandModel | None = None,
-    timer: Timer | None = None,
-    progress: Progress = _quiet,
-) -> DemandForecast:
-    timer = timer or Timer()
-    as_of = default_as_of(tables) if as_of is None else _utc(as_of, config.timezone)
-    horizon_days = config.horizon_days if horizon_days is None else horizon_days
-    with timer.stage("features", progress):
-        lineup = lineup_frame(tables)
-        past, upcoming = split_rows(lineup, as_of, horizon_days)
-        rows = pd.concat([past, upcoming], ignore_index=True)
-        cutoffs = pd.concat(
-            [
-                past.groupby("stream_id")["start_time"].first()
-                - pd.Timedelta(hours=config.lead_hours),
-                pd.Series(as_of, index=upcoming["stream_id"].unique()),
-            ]
-        )
-        feats = build_features(rows, cutoffs, tables, config.festivals, config.timezone)
-        X_train, X_up = feats.iloc[: len(past)], feats.iloc[len(past) :]
-        upcoming = rows.iloc[len(past) :].reset_index(drop=True)
-        X_up = X_up.reset_index(drop=True)
-    if upcoming.empty:
-        empty = pd.DataFrame(columns=list(FORECAST_COLUMNS))
-        return DemandForecast(as_of, horizon_days, upcoming, empty, [], len(past))
-    with timer.stage("demand model", progress):
-        if model is None:
-            m = config.model
-            model = make_model(
-                m.name,
-                **(
-                    dict(
-                        n_estimators=m.n_estimators,
-                        learning_rate=m.learning_rate,
-                        num_leaves=m.num_leaves,
-                        min_child_samples=m.min_child_samples,
-                        subsample=m.subsample,
-                        colsample_bytree=m.colsample_bytree,
-                        n_jobs=m.n_jobs,
-                        random_state=config.seed,
-                    )
-                    if m.name == "lgbm_quantile"
-                    else {}
-                ),
-            )
-        model.fit(X_train, past["units_sold"].to_numpy(dtype=float))
-        q = model.predict_quantiles(X_up)
-        mean = model.predict_mean(X_up)
-        rr = return_rates(upcoming, past, config.model.return_prior_strength)
-    forecasts = pd.DataFrame(
-        {
-            "stream_id": upcoming["stream_id"],
-            "sku_id": upcoming["sku_id"],
-            "merchant_id": upcoming["merchant_id"],
-            "mean": mean,
-            **{c: q[:, i] for i, c in enumerate(QUANTILE_COLUMNS)},
-            "return_rate": rr,
-            "cold_start": (X_up["cold_sku"] | X_up["cold_streamer"]).to_numpy(),
-        }
-    )[list(FORECAST_COLUMNS)]
-    survival = survival_from_quantiles(np.array(QUANTILE_LEVELS), q)
-    return DemandForecast(as_of, horizon_days, upcoming, forecasts, survival, len(past))
 
 
 def optimiser_inputs(
@@ -235,7 +127,7 @@ def run_forecast(
     as_of: pd.Timestamp | str | None = None,
     horizon_days: int | None = None,
     project_dir: Path | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> ForecastRun:
     """Load, forecast, plan, write the contract's outputs and track the run."""
     timer = Timer()
@@ -243,7 +135,7 @@ def run_forecast(
     with timer.stage("load", progress):
         tables = load_tables(data_dir, config.timezone)
         digest = data_hash(data_dir)
-    as_of_ts = None if as_of is None else _utc(pd.Timestamp(as_of), config.timezone)
+    as_of_ts = None if as_of is None else to_utc(pd.Timestamp(as_of), config.timezone)
     fc = forecast_demand(tables, config, as_of_ts, horizon_days, timer=timer, progress=progress)
     with timer.stage("optimise", progress):
         result = plan_stock(fc, tables, config)
@@ -355,10 +247,3 @@ def _atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _utc(ts: pd.Timestamp, timezone: str) -> pd.Timestamp:
-    ts = pd.Timestamp(ts)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize(timezone)
-    return ts.tz_convert("UTC")

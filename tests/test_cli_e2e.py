@@ -113,7 +113,7 @@ def test_outputs_follow_the_contract(small_run):
     assert "<html" in html.lower() and plan["sku_id"].iloc[0] in html
     run = json.loads((out / "run.json").read_text())
     assert run["run_id"] and len(run["data_hash"]) >= 16
-    assert run["config"]["lead_hours"] == 24
+    assert run["config"]["train_lead_hours"] == [6, 24, 72, 168]
     assert (root / "mlflow.db").exists()
 
 

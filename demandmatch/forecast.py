@@ -1,0 +1,226 @@
+"""The demand stage: learn from the streams that ended by a time, forecast the ones after it.
+
+`fit_demand` builds the training rows (each past stream item once per training lead, features as
+of `start - lead`) and fits the configured model; `predict_demand` forecasts the streams starting
+in a horizon, either as of the fit's time (the plan) or as a nowcast a given number of hours
+before each stream (what the planner would see then). `forecast_demand` is the two in one.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .demand import DemandModel, make_model
+from .distributions import survival_from_quantiles
+from .features import build_features, lineup_frame
+from .returns import return_rates
+from .schema import FORECAST_COLUMNS, QUANTILE_COLUMNS, QUANTILE_LEVELS
+from .tables import Tables
+
+Progress = Callable[[str], None]
+
+
+def quiet(step: str) -> None:
+    return None
+
+
+@dataclass
+class Timer:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, progress: Progress) -> Iterator[None]:
+        progress(name)
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - t0, 3)
+
+
+@dataclass(frozen=True)
+class DemandForecast:
+    """Forecasts for the upcoming lineup, and the distributions the optimiser plans on."""
+
+    as_of: pd.Timestamp
+    horizon_days: int
+    lineup: pd.DataFrame  # upcoming rows: stream, SKU, catalog and streamer columns, cutoff
+    forecasts: pd.DataFrame  # FORECAST_COLUMNS, aligned with lineup
+    survival: list[np.ndarray]  # P(D >= u) per lineup row
+    n_train: int
+
+
+@dataclass(frozen=True)
+class FittedDemand:
+    """A demand model fitted on everything that ended by `as_of`."""
+
+    as_of: pd.Timestamp
+    model: DemandModel
+    lineup: pd.DataFrame  # every stream item with its stream, streamer and catalog columns
+    past: pd.DataFrame  # the rows learned from (once each)
+    n_train: int  # training rows (past rows x training leads)
+
+
+def to_utc(ts: pd.Timestamp | str, timezone: str) -> pd.Timestamp:
+    ts = pd.Timestamp(ts)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(timezone)
+    return ts.tz_convert("UTC")
+
+
+def default_as_of(tables: Tables) -> pd.Timestamp:
+    """The earliest start of a stream whose outcome columns are all blank."""
+    items = tables.stream_items
+    outcome = ["units_sold", "units_returned", "stock_allocated"]
+    blank = items[outcome].isna().all(axis=1).groupby(items["stream_id"]).all()
+    upcoming = tables.streams[tables.streams["stream_id"].map(blank).fillna(False).astype(bool)]
+    if upcoming.empty:
+        raise ValueError(
+            "every stream has outcomes, so there is nothing upcoming to plan; give --as-of"
+        )
+    return upcoming["start_time"].min()
+
+
+def split_rows(
+    lineup: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(past rows the model learns from, upcoming rows to forecast)."""
+    end = as_of + pd.Timedelta(days=horizon_days)
+    upcoming = lineup[(lineup["start_time"] >= as_of) & (lineup["start_time"] < end)]
+    past = lineup[lineup["units_sold"].notna() & (lineup["end_time"] <= as_of)]
+    return past, upcoming
+
+
+def training_rows(past: pd.DataFrame, leads_hours: Sequence[float]) -> pd.DataFrame:
+    """Each past row once per lead, with `cutoff` = start - lead."""
+    parts = [
+        past.assign(cutoff=past["start_time"] - pd.Timedelta(hours=float(h)))
+        for h in sorted(set(leads_hours))
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def sold_out(rows: pd.DataFrame) -> np.ndarray:
+    """Rows whose sales hit the stock they were given: demand was at least units_sold."""
+    stock = rows["stock_allocated"]
+    return (stock.notna() & (rows["units_sold"] >= stock)).to_numpy(dtype=bool)
+
+
+def make_demand_model(config: Config, **overrides: object) -> DemandModel:
+    """The configured demand model (`overrides` replace its parameters)."""
+    m = config.model
+    lgbm: dict[str, object] = dict(
+        n_estimators=m.n_estimators,
+        learning_rate=m.learning_rate,
+        num_leaves=m.num_leaves,
+        min_child_samples=m.min_child_samples,
+        subsample=m.subsample,
+        colsample_bytree=m.colsample_bytree,
+        n_jobs=m.n_jobs,
+        random_state=config.seed,
+    )
+    params = {
+        "lgbm_negbin": dict(lgbm, censoring=m.censoring, holdout=m.holdout),
+        "lgbm_quantile": lgbm,
+    }.get(m.name, {})
+    return make_model(m.name, **{**params, **overrides})
+
+
+def fit_demand(
+    tables: Tables,
+    config: Config,
+    as_of: pd.Timestamp | None = None,
+    model: DemandModel | None = None,
+    timer: Timer | None = None,
+    progress: Progress = quiet,
+) -> FittedDemand:
+    timer = timer or Timer()
+    as_of = default_as_of(tables) if as_of is None else to_utc(as_of, config.timezone)
+    with timer.stage("features", progress):
+        lineup = lineup_frame(tables)
+        past, _ = split_rows(lineup, as_of, 0)
+        if past.empty:
+            raise ValueError(f"no stream ended with recorded sales by {as_of}: nothing to learn")
+        train = training_rows(past, config.train_lead_hours)
+        X = build_features(train, None, tables, config.festivals, config.timezone, history=past)
+    model = make_demand_model(config) if model is None else model
+    with timer.stage("demand model", progress):
+        y = train["units_sold"].to_numpy(dtype=float)
+        if "censored" in inspect.signature(model.fit).parameters:
+            model.fit(X, y, censored=sold_out(train), time=train["start_time"].to_numpy())
+        else:
+            model.fit(X, y)
+    return FittedDemand(as_of, model, lineup, past, len(train))
+
+
+def predict_demand(
+    fitted: FittedDemand,
+    tables: Tables,
+    config: Config,
+    horizon_days: int | None = None,
+    lead_hours: float | None = None,
+    timer: Timer | None = None,
+    progress: Progress = quiet,
+) -> DemandForecast:
+    """Forecast the stream items starting in [as_of, as_of + horizon): as of `as_of`, or with
+    `lead_hours`, each `lead_hours` before its stream starts (a nowcast, which may use video
+    traffic and streams that ended after as_of but before its cutoff)."""
+    timer = timer or Timer()
+    as_of, model = fitted.as_of, fitted.model
+    horizon_days = config.horizon_days if horizon_days is None else horizon_days
+    _, upcoming = split_rows(fitted.lineup, as_of, horizon_days)
+    if upcoming.empty:
+        empty = pd.DataFrame(columns=list(FORECAST_COLUMNS))
+        return DemandForecast(as_of, horizon_days, upcoming, empty, [], fitted.n_train)
+    with timer.stage("features", progress):
+        if lead_hours is None:
+            cutoff = pd.Series(as_of, index=upcoming.index)
+        else:
+            cutoff = upcoming["start_time"] - pd.Timedelta(hours=float(lead_hours))
+        upcoming = upcoming.assign(cutoff=cutoff).reset_index(drop=True)
+        known = fitted.lineup[fitted.lineup["end_time"] <= cutoff.max()]
+        X = build_features(upcoming, None, tables, config.festivals, config.timezone, history=known)
+    with timer.stage("demand model", progress):
+        q = model.predict_quantiles(X)
+        mean = model.predict_mean(X)
+        if hasattr(model, "predict_survival"):
+            survival = model.predict_survival(X)
+        else:
+            survival = survival_from_quantiles(np.array(QUANTILE_LEVELS), q)
+        rr = return_rates(upcoming, fitted.past, config.model.return_prior_strength)
+    forecasts = pd.DataFrame(
+        {
+            "stream_id": upcoming["stream_id"],
+            "sku_id": upcoming["sku_id"],
+            "merchant_id": upcoming["merchant_id"],
+            "mean": mean,
+            **{c: q[:, i] for i, c in enumerate(QUANTILE_COLUMNS)},
+            "return_rate": rr,
+            "cold_start": (X["cold_sku"] | X["cold_streamer"]).to_numpy(),
+        }
+    )[list(FORECAST_COLUMNS)]
+    return DemandForecast(as_of, horizon_days, upcoming, forecasts, survival, fitted.n_train)
+
+
+def forecast_demand(
+    tables: Tables,
+    config: Config,
+    as_of: pd.Timestamp | None = None,
+    horizon_days: int | None = None,
+    model: DemandModel | None = None,
+    timer: Timer | None = None,
+    progress: Progress = quiet,
+    lead_hours: float | None = None,
+) -> DemandForecast:
+    """Fit on the streams that ended by as_of, forecast those starting in the horizon."""
+    timer = timer or Timer()
+    fitted = fit_demand(tables, config, as_of, model, timer, progress)
+    return predict_demand(fitted, tables, config, horizon_days, lead_hours, timer, progress)
