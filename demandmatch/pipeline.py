@@ -173,7 +173,7 @@ def run_forecast(
         "solver": result.stats.__dict__,
         "timings_s": timer.seconds,
     }
-    _atomic_write(out_dir / "run.json", json.dumps(run_info, indent=2, default=str))
+    atomic_write(out_dir / "run.json", json.dumps(run_info, indent=2, default=str))
     return ForecastRun(fc, result, summary, timer.seconds, run_id, out_dir)
 
 
@@ -193,7 +193,7 @@ def _write_outputs(
     paths = []
     for name, frame in frames.items():
         path = out_dir / name
-        _atomic_write(path, frame.to_csv(index=False, float_format="%.4f"))
+        atomic_write(path, frame.to_csv(index=False, float_format="%.4f"))
         paths.append(path)
     report = out_dir / "report.html"
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
@@ -236,7 +236,7 @@ def _track(
     )
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     """Write beside the target then rename, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")

@@ -1,0 +1,106 @@
+"""Censored negative binomial likelihood, dispersion and the NB demand model: known answers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from demandmatch import negbin
+from demandmatch.demand import LGBMNegBinDemand
+from demandmatch.distributions import negbin_params
+
+
+def nll(f, y, r, censored):
+    return -negbin.loglik(y, np.exp(f), r, censored)
+
+
+@pytest.mark.parametrize("censored", [False, True])
+def test_gradient_and_hessian_match_finite_differences(censored):
+    y = np.array([0.0, 1.0, 3.0, 7.0, 20.0, 55.0])
+    f = np.log(np.array([0.5, 2.0, 3.0, 9.0, 15.0, 40.0]))
+    r = np.array([0.7, 1.0, 2.5, 3.0, 8.0, 30.0])
+    c = np.full(len(y), censored)
+    g, h = negbin.grad_hess(f, y, r, c)
+    e = 1e-5
+    g_num = (nll(f + e, y, r, c) - nll(f - e, y, r, c)) / (2 * e)
+    h_num = (nll(f + e, y, r, c) - 2 * nll(f, y, r, c) + nll(f - e, y, r, c)) / e**2
+    if censored:  # P(D >= 0) = 1 carries no information
+        assert g[0] == 0.0
+    np.testing.assert_allclose(g, g_num, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(h, np.maximum(h_num, 1e-6), rtol=2e-2, atol=1e-5)
+
+
+def test_censored_row_pushes_the_mean_up_and_uncensored_pulls_toward_y():
+    f = np.log(np.array([10.0, 10.0]))
+    g, _ = negbin.grad_hess(f, np.array([10.0, 10.0]), np.array([3.0, 3.0]), np.array([0, 1], bool))
+    assert g[0] == pytest.approx(0.0, abs=1e-12)  # mean = y: at the optimum
+    assert g[1] < 0  # "at least 10" at mean 10: raise the mean
+
+
+def test_impute_mean_equals_the_truncated_expectation():
+    mu, r = np.array([4.0, 12.0, 30.0]), np.array([2.0, 5.0, 1.5])
+    s = np.array([3.0, 15.0, 1.0])
+    n, p = negbin_params(mu, r)
+    d = np.arange(0, 5000)
+    for i in range(3):
+        pmf = stats.nbinom.pmf(d, n[i], p[i])
+        keep = d >= s[i]
+        expected = (d[keep] * pmf[keep]).sum() / pmf[keep].sum()
+        assert negbin.impute_mean(s[i : i + 1], mu[i : i + 1], r[i : i + 1])[0] == pytest.approx(
+            expected, rel=1e-9
+        )
+
+
+@pytest.mark.parametrize("censor", [False, True])
+def test_dispersion_recovers_the_true_size_per_group(censor):
+    rng = np.random.default_rng(0)
+    n = 20000
+    group = rng.integers(0, 2, n)
+    size = np.where(group == 0, 2.0, 8.0)
+    mu = rng.uniform(3, 30, n)
+    n_, p_ = negbin_params(mu, size)
+    d = rng.negative_binomial(n_, p_).astype(float)
+    stock = np.where(censor, np.round(mu * 1.2), np.inf)
+    y = np.minimum(d, stock)
+    censored = d >= stock
+    design = np.column_stack([np.ones(n), group == 1]).astype(float)
+    fitted = negbin.Dispersion(ridge=0.0).fit(design, y, mu, censored)
+    got = fitted.size(np.array([[1.0, 0.0], [1.0, 1.0]]))
+    np.testing.assert_allclose(got, [2.0, 8.0], rtol=0.1)
+
+
+def _censored_world(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    mu = np.exp(2.5 + 0.8 * x1 - 0.5 * x2)
+    n_, p_ = negbin_params(mu, np.full(n, 4.0))
+    demand = rng.negative_binomial(n_, p_).astype(float)
+    stock = np.round(mu * rng.uniform(0.7, 1.5, n))  # about half the rows sell out
+    X = pd.DataFrame({"x1": x1, "x2": x2})
+    return X, mu, demand, np.minimum(demand, stock), demand >= stock
+
+
+def test_censoring_correction_learns_demand_not_sales():
+    X, mu, _, sold, censored = _censored_world(6000, 1)
+    X_test, mu_test, *_ = _censored_world(3000, 2)
+    kw = dict(n_estimators=150, learning_rate=0.05, num_leaves=7, n_jobs=1)
+    fixed = LGBMNegBinDemand(censoring=True, **kw).fit(X, sold, censored=censored)
+    naive = LGBMNegBinDemand(censoring=False, **kw).fit(X, sold, censored=censored)
+    bias_fixed = fixed.predict_mean(X_test).sum() / mu_test.sum() - 1
+    bias_naive = naive.predict_mean(X_test).sum() / mu_test.sum() - 1
+    assert censored.mean() > 0.35
+    assert abs(bias_fixed) < 0.05
+    assert bias_naive < -0.12
+
+
+def test_negbin_model_quantiles_are_monotone_and_calibrated():
+    X, mu, demand, *_ = _censored_world(6000, 3)
+    X_test, _, d_test, *_ = _censored_world(4000, 4)
+    m = LGBMNegBinDemand(n_estimators=150, num_leaves=7, n_jobs=1).fit(X, demand)
+    q = m.predict_quantiles(X_test)
+    assert (np.diff(q, axis=1) >= 0).all() and (q >= 0).all()
+    inside = (d_test >= q[:, 1]) & (d_test <= q[:, -2])
+    assert 0.76 <= inside.mean() <= 0.86  # q10..q90 of a discrete law: at least 0.8 nominal
+    surv = m.predict_survival(X_test.iloc[:5])
+    means = m.predict_mean(X_test.iloc[:5])
+    np.testing.assert_allclose([s.sum() for s in surv], means, rtol=1e-3)
