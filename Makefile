@@ -15,7 +15,7 @@ CONFIG ?= configs/default.yaml
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
 	@echo "  Variables: DATA=dir AS_OF=timestamp HORIZON=days OUT=dir SEED=n CONFIG=file"
 
 $(STAMP): pyproject.toml
@@ -48,7 +48,18 @@ format: $(STAMP) ## Format the code
 bench: $(STAMP) ## Forecast and plan quality against the oracle and naive baselines on demo worlds
 	$(BIN)/python experiments/bench_demo.py --seeds 0 1 2
 
+bench-forecast: $(STAMP) ## Demand backtest vs the true distributions, naive and uncensored models (3 seeds)
+	$(BIN)/python experiments/bench_forecast.py --seeds 0 1 2 --compare
+
+backtest: $(STAMP) ## Rolling-origin backtest of the demand model (demo world when DATA is empty)
+ifeq ($(strip $(DATA)),)
+	$(BIN)/demandmatch simulate --seed $(SEED) --out outputs/demo-world --reuse
+	$(BIN)/demandmatch backtest --data outputs/demo-world/data --out outputs/backtest --config $(CONFIG)
+else
+	$(BIN)/demandmatch backtest --data $(DATA) --out outputs/backtest --config $(CONFIG)
+endif
+
 clean: ## Remove outputs and the tracking store (keeps .venv)
 	rm -rf outputs mlflow.db mlartifacts mlruns
 
-.PHONY: help setup forecast test lint format bench clean
+.PHONY: help setup forecast test lint format bench bench-forecast backtest clean

@@ -63,9 +63,11 @@ def test_origins_are_spaced_and_leave_a_full_window(tiny):
     origins = rolling_origins(tables, 3, 5, 7)
     assert np.diff(origins).tolist() == [pd.Timedelta(days=5)] * 2
     upcoming = tables.stream_items["units_sold"].isna()
-    first_upcoming = tables.streams.set_index("stream_id").loc[
-        tables.stream_items.loc[upcoming, "stream_id"], "start_time"
-    ].min()
+    first_upcoming = (
+        tables.streams.set_index("stream_id")
+        .loc[tables.stream_items.loc[upcoming, "stream_id"], "start_time"]
+        .min()
+    )
     assert origins[-1] + pd.Timedelta(days=7) == first_upcoming
 
 

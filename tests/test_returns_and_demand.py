@@ -69,3 +69,32 @@ def test_make_model_names():
     assert isinstance(make_model("sku_empirical"), EmpiricalQuantileDemand)
     with pytest.raises(ValueError, match="unknown demand model"):
         make_model("nope")
+
+
+def test_streamer_whose_audience_returns_more_gets_a_higher_rate():
+    hist = pd.DataFrame(
+        {
+            "merchant_id": ["m"] * 4,
+            "sku_id": ["a", "a", "a", "a"],
+            "category": ["apparel"] * 4,
+            "streamer_id": ["loud", "loud", "calm", "calm"],
+            "units_sold": [100.0, 100.0, 100.0, 100.0],
+            "units_returned": [60.0, 60.0, 20.0, 20.0],
+        }
+    )
+    rows = pd.DataFrame(
+        {
+            "merchant_id": ["m"] * 3,
+            "sku_id": ["a"] * 3,
+            "category": ["apparel"] * 3,
+            "streamer_id": ["loud", "calm", "new"],
+        }
+    )
+    k = 20.0
+    overall = 160 / 400
+    sku = (160 + k * ((160 + k * overall) / (400 + k))) / (400 + k)  # = 0.4
+    want_loud = sku * (120 + k * overall) / (200 * sku + k * overall)
+    want_calm = sku * (40 + k * overall) / (200 * sku + k * overall)
+    got = return_rates(rows, hist, k)
+    np.testing.assert_allclose(got, [want_loud, want_calm, sku])
+    assert got[0] > got[2] > got[1]
