@@ -48,6 +48,9 @@ format: $(STAMP) ## Format the code
 bench: $(STAMP) ## Forecast and plan quality against the oracle and naive baselines on demo worlds
 	$(BIN)/python experiments/bench_demo.py --seeds 0 1 2
 
+bench-scale: $(STAMP) ## Plan solve time, memory and gap to the LP bound at 1k, 10k and 50k SKUs
+	$(BIN)/python experiments/bench_plan_scale.py --sizes 1000 10000 50000
+
 bench-forecast: $(STAMP) ## Demand backtest vs the true distributions, naive and uncensored models (3 seeds)
 	$(BIN)/python experiments/bench_forecast.py --seeds 0 1 2 --compare
 
@@ -62,4 +65,4 @@ endif
 clean: ## Remove outputs and the tracking store (keeps .venv)
 	rm -rf outputs mlflow.db mlartifacts mlruns
 
-.PHONY: help setup forecast test lint format bench bench-forecast backtest clean
+.PHONY: help setup forecast test lint format bench bench-scale bench-forecast backtest clean

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Festival(BaseModel):
@@ -33,12 +33,32 @@ class ModelConfig(BaseModel):
     holdout: float = Field(0.2, gt=0, lt=1)  # lgbm_negbin: latest share that fits the spread
 
 
+class ServiceLevels(BaseModel):
+    """Minimum expected fill rate (expected sales / expected demand) per SKU: the SKU's own
+    entry (by sku_id), else its category's, else the default; null = none."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    default: float | None = Field(None, ge=0, le=1)
+    categories: dict[str, float] = {}
+    skus: dict[str, float] = {}
+
+    @field_validator("categories", "skus")
+    @classmethod
+    def _shares(cls, levels: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in levels.items() if not 0 <= v <= 1}
+        if bad:
+            raise ValueError(f"fill rates must be in [0, 1]: {bad}")
+        return levels
+
+
 class OptimiserConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     solver: str = "SCIP"
     time_limit_s: float = Field(60.0, gt=0)
     mip_gap: float = Field(1e-6, ge=0)
     max_breakpoints: int = Field(64, ge=2)
+    mip_max_skus: int = Field(400, ge=0)  # larger merchants keep the Lagrangian plan
+    service_levels: ServiceLevels = ServiceLevels()
 
 
 class TrackingConfig(BaseModel):

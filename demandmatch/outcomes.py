@@ -1,19 +1,31 @@
 """Exact expected outcomes of a purchase-and-allocation plan under given demand distributions.
 
-The model (one SKU i shown in streams k): stock S = on_hand + q is split into allocations
-a_k >= 0 with sum_k a_k <= S; stream k sells min(D_k, a_k); a share r_k of the units sold comes
-back after the stream and is left over at the end. With p = live_price, v = salvage_value and
-c = unit_cost the expected profit is
+The model (one SKU shown in streams k, in start order). Stock is two batches: the n0 units on
+hand and the q units ordered. Each batch may expire: a unit can be sold in a stream only if the
+stream starts before the unit's expiry, and a unit left at the end (unsold or returned) is worth
+the salvage value v only if it has not expired by the salvage time (the end of the horizon),
+else nothing. So batch b has a salvage value v_b in {v, 0} and a set of streams it can serve.
+Stock on hand never expires later than a new delivery, so v_0 <= v_1 and the on-hand batch
+serves a subset of the streams the ordered batch serves. Without expiry data both batches are
+one, worth v, and serve every stream.
 
-    P(q, a) = sum_k (p_k - v)(1 - r_k) E[min(D_k, a_k)] + v (on_hand + q) - c q,
+Stream k gets a0_k on-hand and a1_k ordered units and sells min(D_k, a0_k + a1_k), on-hand
+units first (first expiring, first out); a share r_k of the units sold comes back after the
+stream and is left over at the end. With p = live_price, c = unit_cost and
+C_k(a) = (1 - r_k) E[min(D_k, a)] = (1 - r_k) sum_{u <= a} P(D_k >= u), expected profit is
 
-and E[min(D, a)] = sum_{u <= a} P(D >= u). The u-th unit given to stream k is therefore worth
-(p_k - v)(1 - r_k) P(D_k >= u) on top of its salvage value, a non-increasing sequence in u, so
-the best allocation of S units takes the S largest positive marginals over the SKU's streams.
+    P = v_0 n0 + v_1 q - c q + sum_k [(p_k - v_1) C_k(a0_k + a1_k) + (v_1 - v_0) C_k(a0_k)].
+
+With one batch this is sum_k (p_k - v) C_k(a_k) + v (n0 + q) - c q: the u-th unit given to
+stream k is worth (p_k - v)(1 - r_k) P(D_k >= u) above salvage, non-increasing in u, so the
+best allocation takes the largest positive marginals over the SKU's streams. With two batches
+the best split is a small concave flow problem that demandmatch.stock.Placement solves one unit
+at a time along best augmenting paths (a new ordered unit to a stream, or to a stream in place
+of an on-hand unit that moves to another stream), which also makes the value concave in q.
 
 Demand distributions arrive as survival arrays: survival[r][u - 1] = P(D >= u) for the r-th
 lineup row, u = 1..len, and 0 beyond the end. Everything here is numpy/pandas and exact; the
-optimiser fills its plan with it and benchmarks score any plan (naive, oracle) with it under
+optimiser builds its curves with it and benchmarks score any plan (naive, oracle) with it under
 the true distributions.
 """
 
@@ -25,81 +37,95 @@ import numpy as np
 import pandas as pd
 
 from demandmatch.schema import PLAN_COLUMNS
+from demandmatch.stock import (
+    Placement,
+    SkuStreams,
+    StockCurve,
+    best_allocation,
+    place_stock,
+    split_outcome,
+    stock_curve,
+    stream_marginals,
+)
+
+__all__ = [
+    "EXPIRY_COLUMNS",
+    "ITEM_COLUMNS",
+    "OUTCOME_COLUMNS",
+    "SKU_COLUMNS",
+    "Placement",
+    "SkuStreams",
+    "StockCurve",
+    "allocate",
+    "best_allocation",
+    "check_survival",
+    "expected_min",
+    "expected_outcomes",
+    "item_groups",
+    "place_stock",
+    "require_columns",
+    "score_plan",
+    "sku_streams",
+    "split_outcome",
+    "stock_curve",
+    "stream_marginals",
+]
 
 OUTCOME_COLUMNS: tuple[str, ...] = tuple(c for c in PLAN_COLUMNS if c != "flags")
 ITEM_COLUMNS: tuple[str, ...] = ("stream_id", "sku_id", "merchant_id", "live_price", "return_rate")
 SKU_COLUMNS: tuple[str, ...] = ("merchant_id", "sku_id", "unit_cost", "salvage_value", "on_hand")
+# optional skus columns (timestamps, NaT = never): expiry of the units on hand and of units
+# ordered now, and when leftovers are valued at salvage (the end of the horizon)
+EXPIRY_COLUMNS: tuple[str, ...] = ("on_hand_expires_at", "order_expires_at", "salvage_at")
 _SURVIVAL_TOL = 1e-9
-
-
-def stream_marginals(
-    price: float, salvage: float, return_rate: float, survival: np.ndarray
-) -> np.ndarray:
-    """Value, above salvage, of the u-th unit allocated to a stream: (p - v)(1 - r) P(D >= u).
-
-    Non-increasing in u because the survival function is; may be negative when the live price
-    is below the salvage value (such units are better kept than offered).
-    """
-    return (float(price) - float(salvage)) * (1.0 - float(return_rate)) * np.asarray(survival)
-
-
-def best_allocation(marginals: Sequence[np.ndarray], stock: int) -> np.ndarray:
-    """Units per stream that maximise expected value: the `stock` largest positive marginals.
-
-    Exact because each stream's marginals are non-increasing (the chosen set is a prefix of
-    every stream). Ties go to the earlier stream in `marginals`, then to the earlier unit.
-    Stock beyond the positive marginals is left unallocated (it is worth its salvage value).
-    """
-    k = len(marginals)
-    if k == 0 or stock <= 0:
-        return np.zeros(k, dtype=np.int64)
-    positive = [np.asarray(m, dtype=float) > 0 for m in marginals]
-    counts = np.array([int(p.sum()) for p in positive], dtype=np.int64)
-    if stock >= counts.sum():
-        return counts
-    values = np.concatenate(
-        [np.asarray(m, dtype=float)[p] for m, p in zip(marginals, positive, strict=True)]
-    )
-    stream = np.repeat(np.arange(k), counts)
-    unit = np.concatenate([np.arange(c) for c in counts])
-    order = np.lexsort((unit, stream, -values))
-    return np.bincount(stream[order[:stock]], minlength=k).astype(np.int64)
-
-
-def value_curve(marginals: Sequence[np.ndarray]) -> np.ndarray:
-    """G(S) for S = 0..L: the expected value above salvage of S units allocated optimally.
-
-    G is the running sum of the SKU's positive marginals sorted from largest, so it is concave
-    and flat (G(S) = G(L)) for S >= L, L being the number of positive marginals.
-    """
-    if len(marginals) == 0:
-        return np.zeros(1)
-    values = np.concatenate([np.asarray(m, dtype=float) for m in marginals])
-    values = np.sort(values[values > 0])[::-1]
-    return np.concatenate([[0.0], np.cumsum(values)])
 
 
 def check_survival(survival: Sequence[np.ndarray], n_rows: int) -> list[np.ndarray]:
     """Survival arrays as clean float vectors, one per lineup row, or a ValueError saying which.
 
     Values must be finite, in [0, 1] and non-increasing (to 1e-9; rounding noise is removed
-    so that the greedy allocation stays exact).
+    so that the greedy allocation stays exact). Checked a block of rows at a time.
     """
     if len(survival) != n_rows:
         raise ValueError(f"survival has {len(survival)} arrays but items has {n_rows} rows")
-    out = []
-    for r, s in enumerate(survival):
-        a = np.asarray(s, dtype=float)
+    arrays = [np.asarray(s, dtype=float) for s in survival]
+    for r, a in enumerate(arrays):
         if a.ndim != 1:
             raise ValueError(f"survival[{r}] must be 1-D, got shape {a.shape}")
-        if a.size and not np.all(np.isfinite(a)):
-            raise ValueError(f"survival[{r}] has non-finite values")
-        if a.size and (a.min() < -_SURVIVAL_TOL or a.max() > 1 + _SURVIVAL_TOL):
-            raise ValueError(f"survival[{r}] has values outside [0, 1]")
-        if a.size > 1 and np.max(np.diff(a)) > _SURVIVAL_TOL:
-            raise ValueError(f"survival[{r}] increases: P(D >= u) must not grow with u")
-        out.append(np.minimum.accumulate(np.clip(a, 0.0, 1.0)))
+    out = []
+    for lo in range(0, len(arrays), _BLOCK):
+        out.extend(_check_block(arrays[lo : lo + _BLOCK], lo))
     return out
+
+
+_BLOCK = 4096
+
+
+def _check_block(arrays: list[np.ndarray], first: int) -> list[np.ndarray]:
+    if not arrays:
+        return []
+    sizes = np.array([a.size for a in arrays], dtype=np.int64)
+    flat = np.concatenate(arrays)
+    row = np.repeat(np.arange(len(arrays), dtype=np.int32), sizes)
+    bad = ~np.isfinite(flat)
+    if bad.any():
+        raise ValueError(f"survival[{first + int(row[np.argmax(bad)])}] has non-finite values")
+    bad = (flat < -_SURVIVAL_TOL) | (flat > 1 + _SURVIVAL_TOL)
+    if bad.any():
+        raise ValueError(f"survival[{first + int(row[np.argmax(bad)])}] has values outside [0, 1]")
+    rise = np.diff(flat)
+    same = row[1:] == row[:-1]
+    bad = same & (rise > _SURVIVAL_TOL)
+    if bad.any():
+        r = first + int(row[1:][np.argmax(bad)])
+        raise ValueError(f"survival[{r}] increases: P(D >= u) must not grow with u")
+    noisy = np.zeros(len(arrays), dtype=bool)
+    noisy[row[1:][same & (rise > 0)]] = True
+    noisy[row[(flat < 0) | (flat > 1)]] = True
+    return [
+        np.minimum.accumulate(np.clip(a, 0.0, 1.0)) if fix else a
+        for a, fix in zip(arrays, noisy, strict=True)
+    ]
 
 
 def require_columns(frame: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
@@ -138,20 +164,59 @@ def item_groups(items: pd.DataFrame, skus: pd.DataFrame) -> list[np.ndarray]:
     return [order[bounds[i] : bounds[i + 1]] for i in range(len(skus))]
 
 
-def sku_marginals(
+def _timestamps(frame: pd.DataFrame, col: str) -> pd.Series:
+    if col not in frame.columns:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+    return pd.to_datetime(frame[col], utc=True)
+
+
+def sku_streams(
     items: pd.DataFrame,
     skus: pd.DataFrame,
     survival: Sequence[np.ndarray],
     groups: list[np.ndarray],
-) -> list[list[np.ndarray]]:
-    """Per skus row, the per-unit marginal values of each of its streams (in `groups` order)."""
+) -> list[SkuStreams]:
+    """Per skus row, its streams with each batch's salvage value and sellable streams.
+
+    A batch whose expiry is NaT keeps; otherwise its units can be sold in a stream that starts
+    before the expiry and are worth salvage_value at the end only if they expire after
+    salvage_at (a NaT salvage_at values every leftover). The on-hand expiry is cut to the
+    order's when it is later (or blank while the order's is not).
+    """
     price = items["live_price"].to_numpy(dtype=float)
     rate = items["return_rate"].to_numpy(dtype=float)
     salvage = skus["salvage_value"].to_numpy(dtype=float)
-    return [
-        [stream_marginals(price[k], salvage[i], rate[k], survival[k]) for k in g]
-        for i, g in enumerate(groups)
-    ]
+    ordered = _timestamps(skus, "order_expires_at")
+    on_hand = _timestamps(skus, "on_hand_expires_at")
+    on_hand = on_hand.where(on_hand.notna() & (ordered.isna() | (on_hand <= ordered)), ordered)
+    at = _timestamps(skus, "salvage_at")
+    expiries = [on_hand.to_numpy(), ordered.to_numpy()]
+    valued = [(e.isna() | at.isna() | (e > at)).to_numpy() for e in (on_hand, ordered)]
+    has_start = "start_time" in items.columns
+    start = _timestamps(items, "start_time").to_numpy() if has_start else None
+    out = []
+    for i, g in enumerate(groups):
+        sellable = []
+        for e in expiries:
+            if pd.isna(e[i]):
+                sellable.append(np.ones(len(g), dtype=bool))
+            elif start is None:
+                raise ValueError("items needs start_time to apply expiry dates")
+            else:
+                sellable.append(start[g] < e[i])
+        out.append(
+            SkuStreams(
+                price=price[g],
+                rate=rate[g],
+                survival=[survival[k] for k in g],
+                salvage=(
+                    float(salvage[i]) if valued[0][i] else 0.0,
+                    float(salvage[i]) if valued[1][i] else 0.0,
+                ),
+                sellable=(sellable[0], sellable[1]),
+            )
+        )
+    return out
 
 
 def _aligned(values: pd.Series, frame: pd.DataFrame, keys: list[str], what: str) -> np.ndarray:
@@ -171,6 +236,23 @@ def _aligned(values: pd.Series, frame: pd.DataFrame, keys: list[str], what: str)
     return arr.astype(np.int64)
 
 
+def _prepare(
+    items: pd.DataFrame,
+    skus: pd.DataFrame,
+    survival: Sequence[np.ndarray],
+    order_qty: pd.Series,
+    checked: bool = False,
+) -> tuple[list[np.ndarray], list[SkuStreams], np.ndarray, np.ndarray]:
+    require_columns(items, "items", ITEM_COLUMNS)
+    require_columns(skus, "skus", SKU_COLUMNS)
+    surv = list(survival) if checked else check_survival(survival, len(items))
+    groups = item_groups(items, skus)
+    streams = sku_streams(items, skus, surv, groups)
+    q = _aligned(order_qty, skus, ["merchant_id", "sku_id"], "order_qty")
+    on_hand = skus["on_hand"].to_numpy(dtype=np.int64)
+    return groups, streams, on_hand, q
+
+
 def allocate(
     items: pd.DataFrame,
     skus: pd.DataFrame,
@@ -181,15 +263,11 @@ def allocate(
 
     `order_qty` is indexed like `skus` or by a (merchant_id, sku_id) MultiIndex.
     """
-    require_columns(items, "items", ITEM_COLUMNS)
-    require_columns(skus, "skus", SKU_COLUMNS)
-    surv = check_survival(survival, len(items))
-    groups = item_groups(items, skus)
-    q = _aligned(order_qty, skus, ["merchant_id", "sku_id"], "order_qty")
-    stock = skus["on_hand"].to_numpy(dtype=np.int64) + q
+    groups, streams, on_hand, q = _prepare(items, skus, survival, order_qty)
     out = np.zeros(len(items), dtype=np.int64)
-    for i, margs in enumerate(sku_marginals(items, skus, surv, groups)):
-        out[groups[i]] = best_allocation(margs, int(stock[i]))
+    for i, g in enumerate(groups):
+        a0, a1 = place_stock(streams[i], int(on_hand[i]), int(q[i]))
+        out[g] = a0 + a1
     return pd.Series(out, index=items.index, name="allocated_units")
 
 
@@ -203,46 +281,94 @@ def expected_outcomes(
     """Exact expected outcome of a plan: one row per skus row, PLAN_COLUMNS except flags.
 
     expected_demand = sum_k E[D_k]; expected_sales = sum_k E[min(D_k, a_k)];
-    expected_leftover = stock_after - sales + sum_k r_k E[sales_k]; expected_lost_sales =
-    demand - sales; fill_rate = sales / demand (1.0 when demand is 0); expected_profit = P_i.
+    expected_leftover = stock_after - sales + returns (expired units included);
+    expected_lost_sales = demand - sales; fill_rate = sales / demand (1.0 when demand is 0);
+    expected_profit as in the module docstring.
 
     `order_qty` is indexed like `skus` or by (merchant_id, sku_id); `allocation` like `items`
     or by (stream_id, sku_id). Without an allocation each SKU's stock is allocated optimally.
-    A plan that allocates more than a SKU's stock is rejected with a ValueError.
+    With one, stream k offers at most a_k units, split between the batches as well as possible
+    (units expired at a stream's start are not offered there). A plan that allocates more than
+    a SKU's stock is rejected with a ValueError.
     """
-    require_columns(items, "items", ITEM_COLUMNS)
-    require_columns(skus, "skus", SKU_COLUMNS)
     surv = check_survival(survival, len(items))
-    groups = item_groups(items, skus)
-    q = _aligned(order_qty, skus, ["merchant_id", "sku_id"], "order_qty")
-    on_hand = skus["on_hand"].to_numpy(dtype=np.int64)
-    stock = on_hand + q
+    groups, streams, on_hand, q = _prepare(items, skus, surv, order_qty, checked=True)
     alloc = (
         None
         if allocation is None
         else _aligned(allocation, items, ["stream_id", "sku_id"], "allocation")
     )
-    price = items["live_price"].to_numpy(dtype=float)
-    rate = items["return_rate"].to_numpy(dtype=float)
-    cost = skus["unit_cost"].to_numpy(dtype=float)
-    salvage = skus["salvage_value"].to_numpy(dtype=float)
-    margs_all = sku_marginals(items, skus, surv, groups)
+    return score_plan(items, skus, surv, groups, streams, q, alloc)[1]
+
+
+def expected_min(survival: list[np.ndarray], stocks: list) -> list[np.ndarray]:
+    """Per stock vector (units per items row; None = unlimited), E[min(D_r, a_r)] per row,
+    from prefix sums of a block of survival arrays at a time."""
+    out = [np.zeros(len(survival)) for _ in stocks]
+    for lo in range(0, len(survival), _BLOCK):
+        block = survival[lo : lo + _BLOCK]
+        sizes = np.array([s.size for s in block], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        cs = np.concatenate([[0.0], np.cumsum(np.concatenate(block))])
+        for a, res in zip(stocks, out, strict=True):
+            at = sizes if a is None else np.minimum(a[lo : lo + _BLOCK], sizes)
+            res[lo : lo + len(block)] = cs[starts + at] - cs[starts]
+    return out
+
+
+def score_plan(
+    items: pd.DataFrame,
+    skus: pd.DataFrame,
+    survival: list[np.ndarray],
+    groups: list[np.ndarray],
+    streams: list[SkuStreams],
+    q: np.ndarray,
+    alloc: np.ndarray | None = None,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """(units per items row, outcome frame) of ordering q (per skus row) on checked inputs;
+    `alloc` (per items row) caps each stream as in expected_outcomes, None = best split."""
+    on_hand = skus["on_hand"].to_numpy(dtype=np.int64)
+    stock = on_hand + q
     n = len(skus)
-    demand, sales, returned, value = (np.zeros(n) for _ in range(4))
+    owner = np.zeros(len(items), dtype=np.int64)
     for i, g in enumerate(groups):
-        a = best_allocation(margs_all[i], int(stock[i])) if alloc is None else alloc[g]
-        if a.sum() > stock[i]:
+        owner[g] = i
+    a0 = np.zeros(len(items), dtype=np.int64)
+    a1 = np.zeros(len(items), dtype=np.int64)
+    one = np.array([n0 == 0 or st.one_batch for n0, st in zip(on_hand, streams, strict=True)])
+    if alloc is not None:
+        over = np.bincount(owner, weights=alloc, minlength=n) > stock
+        if over.any():
+            i = int(np.argmax(over))
             raise ValueError(
                 f"allocation of {tuple(skus[['merchant_id', 'sku_id']].iloc[i])} "
-                f"({int(a.sum())} units) exceeds its stock after ordering ({int(stock[i])})"
+                f"({int(alloc[groups[i]].sum())} units) exceeds its stock after ordering "
+                f"({int(stock[i])})"
             )
-        sold = np.array([surv[k][: a[j]].sum() for j, k in enumerate(g)])
-        demand[i] = sum(surv[k].sum() for k in g)
-        sales[i] = sold.sum()
-        returned[i] = (rate[g] * sold).sum()
-        value[i] = ((price[g] - salvage[i]) * (1.0 - rate[g]) * sold).sum()
+        # one batch: which units are on hand does not change the value; count them as ordered
+        sellable = np.zeros(len(items), dtype=bool)
+        for i, g in enumerate(groups):
+            sellable[g] = streams[i].sellable[1]
+        a1 = np.where(one[owner] & sellable, alloc, 0).astype(np.int64)
+    for i, g in enumerate(groups):
+        if alloc is None or not one[i]:
+            caps = None if alloc is None else alloc[g]
+            a0[g], a1[g] = place_stock(streams[i], int(on_hand[i]), int(q[i]), caps)
+    sold, sold0, demand_r = expected_min(survival, [a0 + a1, a0, None])
+    price = items["live_price"].to_numpy(dtype=float)
+    rate = items["return_rate"].to_numpy(dtype=float)
+
+    def per_sku(x: np.ndarray) -> np.ndarray:
+        return np.bincount(owner, weights=x, minlength=n)
+
+    kept, kept0 = per_sku((1.0 - rate) * sold), per_sku((1.0 - rate) * sold0)
+    v0 = np.array([st.salvage[0] for st in streams])
+    v1 = np.array([st.salvage[1] for st in streams])
+    value = per_sku(price * (1.0 - rate) * sold) + v0 * (on_hand - kept0) + v1 * (q - kept + kept0)
+    demand, sales, returned = per_sku(demand_r), per_sku(sold), per_sku(rate * sold)
     fill = np.where(demand > 0, sales / np.where(demand > 0, demand, 1.0), 1.0)
-    return pd.DataFrame(
+    cost = skus["unit_cost"].to_numpy(dtype=float)
+    frame = pd.DataFrame(
         {
             "merchant_id": skus["merchant_id"].to_numpy(),
             "sku_id": skus["sku_id"].to_numpy(),
@@ -254,7 +380,8 @@ def expected_outcomes(
             "expected_leftover": stock - sales + returned,
             "expected_lost_sales": demand - sales,
             "fill_rate": fill,
-            "expected_profit": value + salvage * stock - cost * q,
+            "expected_profit": value - cost * q,
         },
         columns=list(OUTCOME_COLUMNS),
     )
+    return a0 + a1, frame

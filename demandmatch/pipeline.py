@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import Config
+from .config import Config, ServiceLevels
 from .contract import data_hash, load_tables
 from .forecast import (
     DemandForecast,
@@ -59,9 +59,15 @@ class ForecastRun:
 
 
 def optimiser_inputs(
-    forecast: DemandForecast, tables: Tables
+    forecast: DemandForecast, tables: Tables, service_levels: ServiceLevels | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(items, skus, merchants) as the optimiser takes them."""
+    """(items, skus, merchants) as the optimiser takes them.
+
+    An order arrives at as_of + lead_time_days (orderable when that is before the SKU's first
+    upcoming stream) and a perishable unit expires shelf_life_days after it arrives; stock on
+    hand is taken as arrived at as_of (its age is unknown). Leftovers are valued at salvage at
+    the end of the horizon. min_fill_rate comes from `service_levels` (sku, category, default).
+    """
     up = forecast.lineup
     items = up[["stream_id", "sku_id", "merchant_id", "start_time", "live_price"]].assign(
         return_rate=forecast.forecasts["return_rate"].to_numpy()
@@ -70,8 +76,22 @@ def optimiser_inputs(
     skus = tables.catalog.merge(first.reset_index(), on=["merchant_id", "sku_id"])
     arrival = forecast.as_of + pd.to_timedelta(skus["lead_time_days"], unit="D")
     skus["orderable"] = arrival <= skus["first_start"]
+    shelf = pd.to_timedelta(pd.to_numeric(skus["shelf_life_days"]), unit="D")
+    skus["on_hand_expires_at"] = forecast.as_of + shelf
+    skus["order_expires_at"] = arrival + shelf
+    skus["salvage_at"] = forecast.as_of + pd.Timedelta(days=forecast.horizon_days)
+    levels = service_levels or ServiceLevels()
+    skus["min_fill_rate"] = (
+        skus["sku_id"]
+        .map(levels.skus)
+        .fillna(skus["category"].map(levels.categories))
+        .fillna(np.nan if levels.default is None else levels.default)
+        .astype(float)
+    )
     cols = ["merchant_id", "sku_id", "unit_cost", "salvage_value", "on_hand", "case_pack", "moq"]
-    skus = skus[cols + ["unit_volume_l", "shelf_life_days", "lead_time_days", "orderable"]]
+    extra = ["unit_volume_l", "shelf_life_days", "lead_time_days", "orderable", "category"]
+    expiry = ["on_hand_expires_at", "order_expires_at", "salvage_at", "min_fill_rate"]
+    skus = skus[cols + extra + expiry]
     merchants = tables.merchants[["merchant_id", "budget", "capacity_l"]]
     return items.reset_index(drop=True), skus.reset_index(drop=True), merchants
 
@@ -82,13 +102,14 @@ def plan_stock(
     config: Config,
     survival: list[np.ndarray] | None = None,
 ) -> PlanResult:
-    items, skus, merchants = optimiser_inputs(forecast, tables)
     o = config.optimiser
+    items, skus, merchants = optimiser_inputs(forecast, tables, o.service_levels)
     settings = OptimiserSettings(
         time_limit_s=o.time_limit_s,
         mip_gap=o.mip_gap,
         max_breakpoints=o.max_breakpoints,
         solver=o.solver,
+        mip_max_skus=o.mip_max_skus,
     )
     return plan_orders(items, skus, merchants, survival or forecast.survival, settings)
 

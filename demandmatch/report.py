@@ -24,6 +24,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 FLAG_TEXT: dict[str, str] = {
     "lead_time": "cannot arrive before the first stream, so nothing is ordered",
+    "shelf_life": "would expire before it could sell enough to pay for itself, so nothing is "
+    "ordered",
     "no_margin": "margin after returns and salvage too thin to pay for stock",
     "moq_exceeds_demand": (
         "the minimum order quantity is more than the demand can absorb at a profit"
@@ -31,6 +33,10 @@ FLAG_TEXT: dict[str, str] = {
     "budget_binds": "budget is spent; would order more with more budget",
     "capacity_binds": "warehouse space is full; would order more with more space",
     "capacity_exceeded": "stock on hand already takes more warehouse space than the merchant has",
+    "service_level": "ordered beyond the most profitable quantity to reach the minimum fill rate",
+    "service_unreachable": "no order can reach the minimum fill rate in time or before expiry",
+    "service_infeasible": "the budget or space cannot pay for every minimum fill rate, so they "
+    "are set aside for this merchant and this SKU misses its own",
 }
 
 SUMMARY_LABELS: dict[str, str] = {

@@ -177,9 +177,10 @@ def merchant_limits(
     items: pd.DataFrame,
     streams: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Budgets at 40-70% of the cost of the upcoming mean demand (blank for every third merchant
-    in a shuffled order, so at least one); warehouse space binding for the first merchant in
-    that order, loose for the third, blank for the others."""
+    """Budgets at 12-30% of the cost of the upcoming mean demand, below what the best plan under
+    the true demand would spend, so that they bind (blank for every third merchant in a
+    shuffled order, so at least one); warehouse space binding for the first merchant in that
+    order, loose for the third, blank for the others."""
     up = items[streams["_upcoming"].to_numpy()[items["_s"]]]
     k = up["_k"].to_numpy()
     need = (
@@ -197,14 +198,14 @@ def merchant_limits(
     held = (catalog["on_hand"] * catalog["unit_volume_l"]).groupby(catalog["_m"]).sum()
     held = held.reindex(merchants.index, fill_value=0.0)
     order = rng.permutation(len(merchants))
-    share = rng.uniform(0.4, 0.7, len(merchants))
+    share = rng.uniform(0.12, 0.3, len(merchants))
     budget = np.full(len(merchants), np.nan)
     capacity = np.full(len(merchants), np.nan)
     for rank, m in enumerate(order):
         if rank % 3 != 0:
             budget[m] = max(100.0, round(share[m] * need.iloc[m], -2))
         if rank == 0:
-            capacity[m] = np.ceil(held.iloc[m] + 0.4 * litres.iloc[m]) + 1.0
+            capacity[m] = np.ceil(held.iloc[m] + 0.25 * litres.iloc[m]) + 1.0
         elif rank == 2:
             capacity[m] = np.ceil(held.iloc[m] + 3.0 * litres.iloc[m]) + 100.0
     return merchants.assign(budget=budget, capacity_l=capacity)
