@@ -195,17 +195,26 @@ class LGBMNegBinDemand:
         if late.any() and (~late).sum() >= 2 * self.min_child_samples:
             early_model, early_base = self._booster(X[~late], y[~late], cens[~late], r0[~late])
             mu_late = np.exp(early_model.predict(X[late], raw_score=True) + early_base)
-            self.dispersion_ = negbin.Dispersion(self.dispersion_ridge).fit(
+            # boosted trees shrink log mu toward the middle, and exp of a noisy log mean is
+            # low on average: rescale to the held-out demand (sold-out rows at E[D | D >= y])
+            first = negbin.Dispersion(self.dispersion_ridge).fit(
                 design[late], y[late], mu_late, cens[late]
             )
+            r_late = first.size(design[late])
+            y_late = np.where(cens[late], negbin.impute_mean(y[late], mu_late, r_late), y[late])
+            self.scale_ = float(np.clip(y_late.sum() / max(mu_late.sum(), 1e-9), 0.5, 2.0))
+            self.dispersion_ = negbin.Dispersion(self.dispersion_ridge).fit(
+                design[late], y[late], mu_late * self.scale_, cens[late]
+            )
         else:
+            self.scale_ = 1.0
             self.dispersion_ = negbin.Dispersion(self.dispersion_ridge).fit(
                 design[:, :1], y, np.full(len(y), max(y.mean(), 1e-6)), cens
             )
             self.dispersion_.theta_ = np.append(
                 self.dispersion_.theta_, np.zeros(design.shape[1] - 1)
             )
-        self.mean_model_, self.base_ = self._booster(X, y, cens, self.dispersion_.size(design))
+        self.mean_model_, self.base_ = self._booster(X, y, cens, r0)
         self.n_censored_ = int(cens.sum())
         return self
 
@@ -213,7 +222,8 @@ class LGBMNegBinDemand:
         """(mean, size) of the negative binomial demand of each row."""
         X = X[self.feature_names_]
         f = self.mean_model_.predict(X, raw_score=True) + self.base_
-        return np.exp(np.clip(f, -30.0, 30.0)), self.dispersion_.size(self._design(X))
+        mean = np.exp(np.clip(f, -30.0, 30.0)) * self.scale_
+        return mean, self.dispersion_.size(self._design(X))
 
     def predict_mean(self, X: pd.DataFrame) -> np.ndarray:
         return self.predict_distribution(X)[0]

@@ -51,3 +51,36 @@ def bias(y: np.ndarray, yhat: np.ndarray) -> float:
     """Relative bias of a mean forecast: sum(yhat - y) / sum(y)."""
     y = np.asarray(y, dtype=float)
     return float((np.asarray(yhat, dtype=float) - y).sum() / max(y.sum(), 1e-12))
+
+
+def rmsse(history: np.ndarray, y: np.ndarray, yhat: np.ndarray) -> np.ndarray:
+    """Root mean squared scaled error per series (the M5 accuracy measure), shape (n,).
+
+    history (n, T): each series' training values; y, yhat (n, h): actuals and forecasts. The
+    scale is the mean squared one-step naive difference over the history from the series' first
+    non-zero value on (leading zeros are days before it existed). A series with no such
+    difference, or a zero scale, gets NaN.
+    """
+    hist = np.atleast_2d(np.asarray(history, dtype=float))
+    err = np.atleast_2d(np.asarray(y, dtype=float) - np.asarray(yhat, dtype=float))
+    nonzero = hist != 0
+    first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), hist.shape[1])
+    diff2 = np.diff(hist, axis=1) ** 2
+    valid = np.arange(diff2.shape[1])[None, :] >= first[:, None]
+    count = valid.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(valid, diff2, 0.0).sum(axis=1) / count
+        out = np.sqrt((err**2).mean(axis=1) / scale)
+    return np.where((count > 0) & (scale > 0), out, np.nan)
+
+
+def weighted_rmsse(
+    history: np.ndarray, y: np.ndarray, yhat: np.ndarray, weights: np.ndarray
+) -> float:
+    """sum_i w_i RMSSE_i with the weights normalised over the series that have a scale
+    (M5 level 12 when w_i is each series' dollar sales over the last 28 training days)."""
+    r = rmsse(history, y, yhat)
+    w = np.where(np.isfinite(r), np.asarray(weights, dtype=float), 0.0)
+    if w.sum() <= 0:
+        raise ValueError("no series with a positive weight and a usable RMSSE scale")
+    return float(np.nansum(w * np.nan_to_num(r)) / w.sum())
