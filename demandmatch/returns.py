@@ -7,9 +7,7 @@ import numpy as np
 import pandas as pd
 
 
-def _shrunk_sku_rates(
-    keys: pd.DataFrame, h: pd.DataFrame, k: float, overall: float
-) -> np.ndarray:
+def _shrunk_sku_rates(keys: pd.DataFrame, h: pd.DataFrame, k: float, overall: float) -> np.ndarray:
     """(returned + k * category rate) / (sold + k) per row of `keys` (merchant, SKU, category);
     the category's rate is shrunk the same way toward the overall rate."""
     cat = h.groupby("category")[["units_sold", "units_returned"]].sum()
