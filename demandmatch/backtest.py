@@ -60,7 +60,7 @@ def rolling_origins(
     return [last - pd.Timedelta(days=step_days * k) for k in range(n_origins)][::-1]
 
 
-def _scored_rows(
+def scored_rows(
     fc: DemandForecast, origin: pd.Timestamp, lead: str, truth: pd.DataFrame | None
 ) -> pd.DataFrame:
     up = fc.lineup
@@ -141,7 +141,7 @@ def run_backtest(
         for label, hours in leads:
             fc = predict_demand(fitted, tables, config, horizon_days, hours, timer=timer)
             if not fc.forecasts.empty:
-                scored.append(_scored_rows(fc, fitted.as_of, label, truth))
+                scored.append(scored_rows(fc, fitted.as_of, label, truth))
     if not scored:
         raise ValueError("no stream starts in any backtest window: nothing to score")
     rows = pd.concat(scored, ignore_index=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +24,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Bad input or a missing file: a one-line message naming what is wrong, exit status 2."""
+    from .tables import ContractError
+
+    try:
+        yield
+    except ContractError as err:
+        console.print(f"[red]invalid input[/red] {err}")
+        raise typer.Exit(2) from err
+    except (FileNotFoundError, ValueError) as err:
+        console.print(f"[red]error[/red] {err}")
+        raise typer.Exit(2) from err
 
 
 @app.command()
@@ -48,25 +65,17 @@ def forecast(
     """Forecast demand for upcoming streams and plan orders and per-stream stock."""
     from .config import load_config
     from .pipeline import run_forecast
-    from .tables import ContractError
 
     cfg = load_config(config, {"tracking": {"enabled": False}} if no_tracking else None)
-    try:
-        with console.status("starting") as status:
-            run = run_forecast(
-                data,
-                out,
-                cfg,
-                as_of=as_of,
-                horizon_days=horizon_days,
-                progress=lambda step: status.update(f"[bold]{step}[/bold] ..."),
-            )
-    except ContractError as err:
-        console.print(f"[red]invalid input[/red] {err}")
-        raise typer.Exit(2) from err
-    except (FileNotFoundError, ValueError) as err:
-        console.print(f"[red]error[/red] {err}")
-        raise typer.Exit(2) from err
+    with _user_errors(), console.status("starting") as status:
+        run = run_forecast(
+            data,
+            out,
+            cfg,
+            as_of=as_of,
+            horizon_days=horizon_days,
+            progress=lambda step: status.update(f"[bold]{step}[/bold] ..."),
+        )
     _print_summary(run.summary, run.out_dir)
 
 
@@ -95,30 +104,22 @@ def backtest(
     days as of each origin and 72/24/6 h before each stream, per warm and cold-start items."""
     from .backtest import backtest_job, find_truth
     from .config import load_config
-    from .tables import ContractError
 
     cfg = load_config(config, {"tracking": {"enabled": False}} if no_tracking else None)
     truth = truth or find_truth(data)
     if truth is not None:
         console.print(f"scoring against the true distributions in {truth}")
-    try:
-        with console.status("starting") as status:
-            result, run_id = backtest_job(
-                data,
-                out,
-                cfg,
-                n_origins=origins,
-                step_days=step_days,
-                horizon_days=horizon_days,
-                truth_path=truth,
-                progress=lambda step: status.update(f"[bold]{step}[/bold] ..."),
-            )
-    except ContractError as err:
-        console.print(f"[red]invalid input[/red] {err}")
-        raise typer.Exit(2) from err
-    except (FileNotFoundError, ValueError) as err:
-        console.print(f"[red]error[/red] {err}")
-        raise typer.Exit(2) from err
+    with _user_errors(), console.status("starting") as status:
+        result, run_id = backtest_job(
+            data,
+            out,
+            cfg,
+            n_origins=origins,
+            step_days=step_days,
+            horizon_days=horizon_days,
+            truth_path=truth,
+            progress=lambda step: status.update(f"[bold]{step}[/bold] ..."),
+        )
     _print_backtest(result.summary)
     Console().print(f"tables written to [bold]{out}[/bold]; tracking run {run_id or 'none'}")
 

@@ -32,8 +32,8 @@ def _monotone(q: np.ndarray) -> np.ndarray:
     return np.sort(np.maximum(q, 0.0), axis=1)
 
 
-class LGBMQuantileDemand:
-    """One LightGBM quantile regressor per level plus a Tweedie mean model."""
+class _LGBMSettings:
+    """The LightGBM settings both boosted models share, and the estimator kwargs they make."""
 
     def __init__(
         self,
@@ -71,6 +71,10 @@ class LGBMQuantileDemand:
             verbose=-1,
         )
 
+
+class LGBMQuantileDemand(_LGBMSettings):
+    """One LightGBM quantile regressor per level plus a Tweedie mean model."""
+
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> LGBMQuantileDemand:
         y = np.asarray(y, dtype=float)
         if len(y) == 0:
@@ -93,7 +97,7 @@ class LGBMQuantileDemand:
         return _monotone(q)
 
 
-class LGBMNegBinDemand:
+class LGBMNegBinDemand(_LGBMSettings):
     """Demand as a negative binomial: a LightGBM mean trained on the censored NB likelihood
     (a sold-out row counts as D >= units sold, not D = units sold) and a size that depends on
     the category, how far ahead the forecast is made and cold start, fitted on the latest
@@ -118,15 +122,17 @@ class LGBMNegBinDemand:
         dispersion_ridge: float = 1.0,
         working_size: float = 3.0,
     ) -> None:
-        self.levels = levels
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+        super().__init__(
+            levels,
+            n_estimators,
+            learning_rate,
+            num_leaves,
+            min_child_samples,
+            subsample,
+            colsample_bytree,
+            n_jobs,
+            random_state,
+        )
         self.censoring = censoring
         self.holdout = holdout
         self.dispersion_ridge = dispersion_ridge
@@ -139,19 +145,7 @@ class LGBMNegBinDemand:
             return negbin.grad_hess(f + base, y, r, censored)
 
         base = float(np.log(max(y.mean(), 1e-6)))
-        model = lgb.LGBMRegressor(
-            objective=objective,
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves,
-            min_child_samples=self.min_child_samples,
-            subsample=self.subsample,
-            subsample_freq=1,
-            colsample_bytree=self.colsample_bytree,
-            n_jobs=self.n_jobs,
-            random_state=self.random_state,
-            verbose=-1,
-        )
+        model = lgb.LGBMRegressor(objective=objective, **self._params())
         return model.fit(X, y), base
 
     def _design(self, X: pd.DataFrame) -> np.ndarray:

@@ -22,35 +22,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from demandmatch.backtest import score, scored_rows
 from demandmatch.config import load_config
 from demandmatch.contract import load_tables
 from demandmatch.demand import EmpiricalQuantileDemand
-from demandmatch.distributions import quantiles_negbin, survival_negbin
-from demandmatch.evaluation import bias, coverage_negbin, expected_pinball_negbin
+from demandmatch.distributions import survival_negbin
 from demandmatch.outcomes import expected_outcomes
 from demandmatch.pipeline import DemandForecast, forecast_demand, optimiser_inputs, plan_stock
-from demandmatch.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
+from demandmatch.schema import QUANTILE_LEVELS
 from demandmatch.simulate import load_truth, simulate_world, write_world
 
 LEVELS = np.array(QUANTILE_LEVELS)
 
 
 def score_forecast(fc: DemandForecast, truth: pd.DataFrame) -> dict[str, float]:
-    t = fc.forecasts[["stream_id", "sku_id"]].merge(truth, on=["stream_id", "sku_id"], how="left")
-    q = fc.forecasts[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)
-    loss = expected_pinball_negbin(q, LEVELS, t["mean"].to_numpy(), t["size"].to_numpy())
-    oracle_q = quantiles_negbin(t["mean"].to_numpy(), t["size"].to_numpy(), LEVELS)
-    oracle = expected_pinball_negbin(oracle_q, LEVELS, t["mean"].to_numpy(), t["size"].to_numpy())
-    cold = fc.forecasts["cold_start"].to_numpy(dtype=bool)
-    cov = coverage_negbin(q[:, 1], q[:, 5], t["mean"].to_numpy(), t["size"].to_numpy())
+    """Exact scores under the true distribution, overall and on cold-start items."""
+    rows = scored_rows(fc, fc.as_of, "plan", truth)
+    every = score(rows)
+    cold = rows["cold_start"].to_numpy(dtype=bool)
+    on_cold = score(rows[cold]) if cold.any() else {}
     return {
-        "pinball": float(loss.mean()),
-        "oracle_pinball": float(oracle.mean()),
-        "cold_pinball": float(loss[cold].mean()) if cold.any() else np.nan,
-        "cold_oracle": float(oracle[cold].mean()) if cold.any() else np.nan,
-        "coverage_10_90": float(cov.mean()),
-        "bias_mean": bias(t["mean"].to_numpy(), fc.forecasts["mean"].to_numpy()),
-        "n_rows": len(t),
+        "pinball": every["true_pinball"],
+        "oracle_pinball": every["oracle_pinball"],
+        "cold_pinball": on_cold.get("true_pinball", np.nan),
+        "cold_oracle": on_cold.get("oracle_pinball", np.nan),
+        "coverage_10_90": every["true_coverage_10_90"],
+        "bias_mean": every["true_bias"],
+        "n_rows": len(rows),
         "n_cold": int(cold.sum()),
     }
 
