@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(VENV)/.bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(VENV)/.bench
+
 setup: $(STAMP) ## Create .venv and install the package with its dependencies
 
 forecast: $(STAMP) ## Forecast and plan the upcoming streams (demo world when DATA is empty)
@@ -54,6 +58,9 @@ bench-scale: $(STAMP) ## Plan solve time, memory and gap to the LP bound at 1k, 
 bench-forecast: $(STAMP) ## Demand backtest vs the true distributions, naive and uncensored models (3 seeds)
 	$(BIN)/python experiments/bench_forecast.py --seeds 0 1 2 --compare
 
+bench-m5: $(VENV)/.bench ## Real data: M5 TX_3 FOODS_3 final 28 days vs mlforecast and statsforecast
+	$(BIN)/python experiments/bench_m5.py
+
 backtest: $(STAMP) ## Rolling-origin backtest of the demand model (demo world when DATA is empty)
 ifeq ($(strip $(DATA)),)
 	$(BIN)/demandmatch simulate --seed $(SEED) --out outputs/demo-world --reuse
@@ -65,4 +72,4 @@ endif
 clean: ## Remove outputs and the tracking store (keeps .venv)
 	rm -rf outputs mlflow.db mlartifacts mlruns
 
-.PHONY: help setup forecast test lint format bench bench-scale bench-forecast backtest clean
+.PHONY: help setup forecast test lint format bench bench-scale bench-forecast bench-m5 backtest clean

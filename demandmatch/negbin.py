@@ -52,8 +52,13 @@ def grad_hess(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gradient and Hessian of the negative log-likelihood with respect to f = log mu."""
     mu = np.exp(np.clip(f, -30.0, 30.0))
-    grad = r * (mu - y) / (mu + r)
-    hess = r * mu * (r + y) / (mu + r) ** 2
+    w = r / (mu + r)  # in place from here: this runs once per boosting round
+    grad = mu - y
+    grad *= w
+    hess = r + y
+    hess *= mu
+    hess *= w
+    hess /= mu + r
     if censored.any():
         c = censored
         g0 = _censored_grad(y[c], mu[c], r[c])
