@@ -42,8 +42,12 @@ def _censored_grad(s: np.ndarray, mu: np.ndarray, r: np.ndarray) -> np.ndarray:
     """d/df of -log P(D >= s), f = log mu, using dF(k)/dmu = -(k + r) P(D = k) / (r + mu)."""
     p = _p(mu, r)
     k = s - 1.0
-    log_ratio = stats.nbinom.logpmf(k, r, p) - stats.nbinom.logsf(k, r, p)
-    ratio = np.where(s > 0, np.exp(log_ratio), 0.0)  # P(D >= 0) = 1: no information
+    with np.errstate(invalid="ignore"):
+        log_ratio = stats.nbinom.logpmf(k, r, p) - stats.nbinom.logsf(k, r, p)
+    # far in the tail both underflow; P(D = k) / P(D > k) tends to p / (1 - p) there
+    tail = np.log(p) - np.log1p(-np.minimum(p, 1.0 - 1e-12))
+    log_ratio = np.where(np.isfinite(log_ratio), log_ratio, tail)
+    ratio = np.where(s > 0, np.exp(np.minimum(log_ratio, 50.0)), 0.0)  # P(D >= 0) = 1
     return -mu * (k + r) / (r + mu) * ratio
 
 

@@ -104,3 +104,14 @@ def test_negbin_model_quantiles_are_monotone_and_calibrated():
     surv = m.predict_survival(X_test.iloc[:5])
     means = m.predict_mean(X_test.iloc[:5])
     np.testing.assert_allclose([s.sum() for s in surv], means, rtol=1e-3)
+
+
+def test_censored_gradient_stays_finite_far_in_the_tail():
+    # sold out at 400 units when the model says 0.007: both P(D = 399) and P(D >= 400)
+    # underflow, and the gradient must still push the mean up, not turn into NaN
+    f = np.array([-5.0, -5.0, 2.0])
+    y = np.array([400.0, 5000.0, 900.0])
+    r = np.array([30.0, 500.0, 500.0])
+    grad, hess = negbin.grad_hess(f, y, r, np.ones(3, bool))
+    assert np.isfinite(grad).all() and np.isfinite(hess).all()
+    assert (grad < 0).all() and (hess > 0).all()
