@@ -4,8 +4,10 @@ For each seed: build a demo world, forecast its upcoming horizon with the engine
 naive per-SKU empirical-quantile baseline, and score both against the world's true demand
 distribution (exact expected pinball loss and coverage under the truth, not one noisy draw).
 Then plan with the engine's forecast, with the truth (oracle), with a point forecast (stock =
-median) and with the naive rule (stock = 1.2 x mean past units sold per stream), and score
-every plan's expected profit and leftover cost under the true distribution.
+median), with the naive rule (stock = 1.2 x mean past units sold per stream) and with the
+hype-blind truth (the true distribution with the stream's hidden hype integrated out: the best
+any forecaster can do without reading the hype from the short videos), and score every plan's
+expected profit and leftover cost under the true distribution.
 
     python experiments/bench_demo.py --seeds 0 1 2 [--size demo]
 """
@@ -21,16 +23,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from demandmatch.backtest import score, scored_rows
 from demandmatch.config import load_config
 from demandmatch.contract import load_tables
 from demandmatch.demand import EmpiricalQuantileDemand
-from demandmatch.distributions import survival_negbin
+from demandmatch.distributions import quantiles_negbin, survival_negbin
+from demandmatch.evaluation import expected_pinball_negbin
 from demandmatch.outcomes import expected_outcomes
 from demandmatch.pipeline import DemandForecast, forecast_demand, optimiser_inputs, plan_stock
 from demandmatch.schema import QUANTILE_LEVELS
-from demandmatch.simulate import load_truth, simulate_world, write_world
+from demandmatch.simulate import HYPE_SD, load_truth, simulate_world, write_world
 
 LEVELS = np.array(QUANTILE_LEVELS)
 
@@ -51,6 +55,28 @@ def score_forecast(fc: DemandForecast, truth: pd.DataFrame) -> dict[str, float]:
         "n_rows": len(rows),
         "n_cold": int(cold.sum()),
     }
+
+
+def hype_blind(t: pd.DataFrame, nodes: int = 9) -> tuple[list[np.ndarray], np.ndarray]:
+    """Survival curves and q05..q95 of each row's demand for a forecaster that knows everything
+    but the stream's hidden hype: the true NB with the hype integrated out over its prior
+    (normal, centred at `hype_center`, spread HYPE_SD; Gauss-Hermite nodes). The ceiling for
+    a forecast that cannot read the hype from the short videos."""
+    z, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / w.sum()
+    base = t["mean"].to_numpy() * np.exp(t["hype_center"].to_numpy() - t["log_hype"].to_numpy())
+    size = t["size"].to_numpy()
+    surv, quants = [], np.empty((len(t), len(LEVELS)))
+    for i in range(len(t)):
+        mu = base[i] * np.exp(HYPE_SD * z)
+        p = size[i] / (size[i] + mu)
+        top = int(stats.nbinom.ppf(1 - 1e-9, size[i], p.min())) + 2
+        u = np.arange(top + 1)
+        sf = (w[:, None] * stats.nbinom.sf(u[None, :] - 1, size[i], p[:, None])).sum(axis=0)
+        surv.append(sf[1:])  # P(D >= u), u = 1 .. top
+        cdf = 1.0 - sf[1:]  # P(D <= u - 1) = cdf of u - 1
+        quants[i] = np.searchsorted(cdf, LEVELS)  # smallest k with P(D <= k) >= level
+    return surv, quants
 
 
 def naive_plan(fc: DemandForecast, tables, skus: pd.DataFrame, merchants: pd.DataFrame):
@@ -115,6 +141,15 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
     base = forecast_demand(tables, config, model=EmpiricalQuantileDemand())
     sm, sb = score_forecast(fc, truth), score_forecast(base, truth)
     row.update({f"fc_{k}": v for k, v in sm.items()})
+    tf = fc.forecasts[["stream_id", "sku_id"]].merge(truth, on=["stream_id", "sku_id"], how="left")
+    if tf["log_hype"].notna().all():
+        _, q_blind = hype_blind(tf)
+        mu, size = tf["mean"].to_numpy(), tf["size"].to_numpy()
+        oracle_q = quantiles_negbin(mu, size, LEVELS)
+        row["blind_pinball_ratio"] = float(
+            expected_pinball_negbin(q_blind, LEVELS, mu, size).mean()
+            / expected_pinball_negbin(oracle_q, LEVELS, mu, size).mean()
+        )
     row["naive_pinball"] = sb["pinball"]
     row["naive_coverage_10_90"] = sb["coverage_10_90"]
 
@@ -125,6 +160,8 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
     plans = {"engine": plan_stock(fc, tables, config)}
     row["plan_s"] = time.perf_counter() - t0
     plans["oracle"] = plan_stock(fc, tables, config, survival=truth_surv)
+    if t["log_hype"].notna().all():
+        plans["hype-blind"] = plan_stock(fc, tables, config, survival=hype_blind(t)[0])
     median = [np.ones(int(round(v))) for v in fc.forecasts["q50"]]
     plans["median"] = plan_stock(fc, tables, config, survival=median)
     for name, res in plans.items():
@@ -135,7 +172,8 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
         sc = score_plan(
             items, skus, truth_surv, order.reset_index(drop=True), alloc.reset_index(drop=True)
         )
-        row[f"{name}_profit"], row[f"{name}_leftover_cost"] = sc["profit"], sc["leftover_cost"]
+        key = name.replace("-", "_")
+        row[f"{key}_profit"], row[f"{key}_leftover_cost"] = sc["profit"], sc["leftover_cost"]
     n_order, n_alloc = naive_plan(fc, tables, skus, merchants)
     sc = score_plan(items, skus, truth_surv, n_order, n_alloc)
     row["naive_profit"], row["naive_leftover_cost"] = sc["profit"], sc["leftover_cost"]
@@ -161,10 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     r["pinball/oracle"] = df["fc_pinball"] / df["fc_oracle_pinball"]
     r["pinball/naive"] = df["fc_pinball"] / df["naive_pinball"]
     r["cold pinball/oracle"] = df["fc_cold_pinball"] / df["fc_cold_oracle"]
+    if "blind_pinball_ratio" in df:
+        r["hype-blind pinball/oracle"] = df["blind_pinball_ratio"]
     r["cov q10-q90"] = df["fc_coverage_10_90"]
     r["naive cov"] = df["naive_coverage_10_90"]
     r["bias of mean"] = df["fc_bias_mean"]
     r["profit/oracle"] = df["engine_profit"] / df["oracle_profit"]
+    if "hype_blind_profit" in df:
+        r["hype-blind profit/oracle"] = df["hype_blind_profit"] / df["oracle_profit"]
+        r["profit/hype-blind"] = df["engine_profit"] / df["hype_blind_profit"]
     r["profit/naive"] = df["engine_profit"] / df["naive_profit"]
     r["profit/median-plan"] = df["engine_profit"] / df["median_profit"]
     r["naive profit/oracle"] = df["naive_profit"] / df["oracle_profit"]

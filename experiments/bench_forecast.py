@@ -7,7 +7,10 @@ per-SKU empirical-quantile baseline and the same model without the censoring cor
 Optionally (--compare) the multi-quantile LightGBM on the first seed, which is how the default
 distribution model was chosen.
 
-    python experiments/bench_forecast.py --seeds 0 1 2 [--origins 3] [--compare]
+    python experiments/bench_forecast.py --seeds 0 1 2 [--origins 3] [--compare] [--festivals]
+
+With --festivals the origins sit 6 days before each festival in the history instead, so the
+windows cover the run-ups (the plan horizon of the demo worlds covers Double 11).
 """
 
 from __future__ import annotations
@@ -36,13 +39,36 @@ def _pick(summary: pd.DataFrame, lead: str, segment: str, col: str) -> float:
     return float(s[col].iloc[0]) if len(s) and col in s else np.nan
 
 
-def run_seed(seed: int, size: str, n_origins: int, compare: bool, config) -> list[dict]:
+def festival_origins(tables, config, days_before: int) -> list[pd.Timestamp]:
+    """An origin `days_before` days ahead of each configured festival day inside the history
+    (the window then covers the run-up), at the same local hour as the end of history."""
+    end = rolling_origins(tables, 1, 7, 0)[0]
+    first = tables.streams["start_time"].min() + pd.Timedelta(days=60)
+    local_end = end.tz_convert(config.timezone)
+    out = []
+    for year in range(first.year, end.year + 1):
+        for fest in config.festivals:
+            day = pd.Timestamp(year=year, month=fest.month, day=fest.day, tz=config.timezone)
+            origin = (day - pd.Timedelta(days=days_before)).replace(
+                hour=local_end.hour, minute=local_end.minute
+            )
+            if first <= origin and origin + pd.Timedelta(days=7) <= end:
+                out.append(origin.tz_convert("UTC"))
+    return sorted(out)
+
+
+def run_seed(
+    seed: int, size: str, n_origins: int, compare: bool, config, festivals: bool = False
+) -> list[dict]:
     world = simulate_world(seed, size)
     with tempfile.TemporaryDirectory() as tmp:
         data = write_world(world, Path(tmp))
         tables = load_tables(data, config.timezone)
         truth = load_truth(Path(tmp))
     origins = rolling_origins(tables, n_origins, 7, 7)
+    if festivals:
+        origins = festival_origins(tables, config, 6)
+        print(f"seed {seed}: origins {[o.date().isoformat() for o in origins]}", flush=True)
     variants = {
         "engine": None,
         "naive": EmpiricalQuantileDemand,
@@ -76,12 +102,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--origins", type=int, default=3)
     ap.add_argument("--compare", action="store_true", help="also the multi-quantile model")
     ap.add_argument("--config", default=None)
+    ap.add_argument(
+        "--festivals",
+        action="store_true",
+        help="origins 6 days before each past festival instead of the end of history",
+    )
     args = ap.parse_args(argv)
     config = load_config(args.config, {"tracking": {"enabled": False}})
     rows = []
     for i, seed in enumerate(args.seeds):
         t0 = time.perf_counter()
-        rows += run_seed(seed, args.size, args.origins, args.compare and i == 0, config)
+        compare = args.compare and i == 0
+        rows += run_seed(seed, args.size, args.origins, compare, config, args.festivals)
         print(f"seed {seed}: {time.perf_counter() - t0:.0f}s", flush=True)
     df = pd.DataFrame(rows)
     eng = df[df["model"] == "engine"].set_index(["seed", "lead"])

@@ -13,6 +13,7 @@ import pytest
 
 from demandmatch.schema import TABLES, Column
 from demandmatch.simulate import (
+    HYPE_SD,
     SIZES,
     TRUTH_COLUMNS,
     World,
@@ -190,6 +191,18 @@ def test_truth_is_one_row_per_stream_item() -> None:
     assert (truth["demand"] >= 0).all()
     merchant = items["stream_id"].map(world.tables["streams"].set_index("stream_id")["merchant_id"])
     assert (truth["merchant_id"] == merchant).all()
+
+
+def test_truth_hype_is_one_per_stream_and_normal_around_its_center() -> None:
+    truth = small().truth
+    per_stream = truth.groupby("stream_id")[["log_hype", "hype_center"]]
+    assert (per_stream.nunique() == 1).all().all()
+    streams = per_stream.first()
+    dev = streams["log_hype"] - streams["hype_center"]
+    n = len(streams)
+    assert abs(dev.mean()) < 4 * HYPE_SD / np.sqrt(n)
+    assert abs(dev.std() / HYPE_SD - 1) < 4 / np.sqrt(2 * n)
+    assert (streams["hype_center"] >= 0).all() and (streams["hype_center"] == 0).mean() > 0.5
 
 
 def test_some_rows_sold_out() -> None:

@@ -21,7 +21,8 @@ so videos carry real signal. Units demanded (as if stock were unlimited) are neg
     P(D = k) = scipy.stats.nbinom.pmf(k, n=size, p=size / (size + mean)).
 
 `World.truth` (written as truth.csv) holds, for every stream item past and upcoming: stream_id,
-sku_id, merchant_id, upcoming, mean, size, return_rate and the drawn demand. For past items the
+sku_id, merchant_id, upcoming, mean, size, return_rate, the drawn demand, and the stream's hidden
+log hype inside `mean` (log_hype; normal with spread HYPE_SD around hype_center). For past items the
 merchant stocked by gut feeling (recent mean sales times lognormal noise, blank = unlimited for
 about a fifth of items), so units_sold = min(demand, stock_allocated) and sell-outs censor;
 units_returned ~ Binomial(units_sold, return_rate). For upcoming items the demand draw is one the
@@ -32,10 +33,12 @@ gives the same world and byte-identical files.
 """
 
 from .profiles import CATEGORIES, SIZES, Category, WorldSize
+from .streams import HYPE_SD
 from .world import TRUTH_COLUMNS, World, load_truth, simulate_world, write_world
 
 __all__ = [
     "CATEGORIES",
+    "HYPE_SD",
     "SIZES",
     "TRUTH_COLUMNS",
     "Category",

@@ -16,6 +16,9 @@ from .profiles import (
     festival_intensity,
 )
 
+HYPE_SD = 0.45  # a stream's hidden log hype: normal, this spread, ...
+HYPE_FESTIVAL = 0.3  # ... centred this much higher at full festival intensity
+
 
 def make_streams(
     rng: np.random.Generator,
@@ -61,7 +64,7 @@ def make_streams(
             "_fest": fest[day],
         }
     )
-    out["_loghype"] = rng.normal(0.0, 0.45, size=n) + 0.3 * out["_fest"].to_numpy()
+    out["_loghype"] = rng.normal(0.0, HYPE_SD, size=n) + HYPE_FESTIVAL * out["_fest"].to_numpy()
     out = out.sort_values(["_start", "_m", "_h"], kind="stable").reset_index(drop=True)
     out["_upcoming"] = out["_day"] >= ws.history_days
     out.insert(0, "stream_id", [f"S{i + 1:06d}" for i in range(len(out))])

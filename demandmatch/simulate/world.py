@@ -22,7 +22,7 @@ from .entities import (
     stock_on_hand,
 )
 from .profiles import CATEGORIES, HORIZON_START, SIZES, WorldSize
-from .streams import make_lineups, make_streams, set_prices
+from .streams import HYPE_FESTIVAL, make_lineups, make_streams, set_prices
 from .video import make_videos, video_snapshots
 
 TRUTH_COLUMNS = (
@@ -34,6 +34,8 @@ TRUTH_COLUMNS = (
     "size",
     "return_rate",
     "demand",
+    "log_hype",
+    "hype_center",
 )
 
 
@@ -122,6 +124,10 @@ def _truth(items: pd.DataFrame, streams: pd.DataFrame, catalog: pd.DataFrame) ->
             "size": items["_size"].to_numpy(dtype=float),
             "return_rate": items["_return_rate"].to_numpy(),
             "demand": items["demand"].to_numpy(dtype=np.int64),
+            # the stream's hidden log hype (inside `mean`) and its expected value, normal with
+            # spread HYPE_SD: what a forecaster that cannot see the hype could know at best
+            "log_hype": streams["_loghype"].to_numpy()[items["_s"]],
+            "hype_center": HYPE_FESTIVAL * streams["_fest"].to_numpy()[items["_s"]],
         }
     )
 
@@ -170,9 +176,14 @@ def load_truth(world_dir: Path) -> pd.DataFrame:
         "size": float,
         "return_rate": float,
         "demand": np.int64,
+        "log_hype": float,
+        "hype_center": float,
     }
     truth = pd.read_csv(Path(world_dir) / "truth.csv", dtype=dtypes, keep_default_na=False)
     truth["upcoming"] = truth["upcoming"].str.lower().eq("true")
+    for col in ("log_hype", "hype_center"):  # absent from worlds written before they were
+        if col not in truth:
+            truth[col] = np.nan
     return truth[list(TRUTH_COLUMNS)]
 
 
