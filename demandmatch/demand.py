@@ -121,6 +121,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         holdout: float = 0.2,
         dispersion_ridge: float = 1.0,
         working_size: float = 3.0,
+        offset: Sequence[str] = ("festival_runup",),
     ) -> None:
         super().__init__(
             levels,
@@ -137,16 +138,30 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.holdout = holdout
         self.dispersion_ridge = dispersion_ridge
         self.working_size = working_size
+        self.offset = tuple(offset)
+
+    def _offset_design(self, X: pd.DataFrame) -> np.ndarray:
+        cols = [np.ones(len(X))] + [X[c].to_numpy(dtype=float) for c in self.offset_columns_]
+        return np.column_stack(cols)
 
     def _booster(
         self, X: pd.DataFrame, y: np.ndarray, censored: np.ndarray, r: np.ndarray
-    ) -> tuple[lgb.LGBMRegressor, float]:
+    ) -> tuple[lgb.LGBMRegressor, np.ndarray]:
+        """The trees boost log mu from a log-linear start in `offset` columns (fitted by the
+        same censored likelihood), so that a rare effect such as a festival starts where the
+        data puts it on average instead of where the shrunken trees would leave it."""
+
         def objective(y_true: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return negbin.grad_hess(f + base, y, r, censored)
 
-        base = float(np.log(max(y.mean(), 1e-6)))
+        design = self._offset_design(X)
+        theta = negbin.fit_log_linear(design, y, r, censored)
+        base = design @ theta
         model = lgb.LGBMRegressor(objective=objective, **self._params())
-        return model.fit(X, y), base
+        return model.fit(X, y), theta
+
+    def _log_mean(self, model: lgb.LGBMRegressor, theta: np.ndarray, X: pd.DataFrame):
+        return model.predict(X, raw_score=True) + self._offset_design(X) @ theta
 
     def _design(self, X: pd.DataFrame) -> np.ndarray:
         cols = [np.ones(len(X))]
@@ -179,6 +194,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.feature_names_ = [c for c in X.columns if c not in ID_COLUMNS]
         X = X[self.feature_names_]
         self.categories_ = sorted(X["category"].astype(str).unique()) if "category" in X else []
+        self.offset_columns_ = [c for c in self.offset if c in X]
         if time is not None:
             t = pd.Series(np.asarray(time)).rank(method="first").to_numpy()
             late = t > (1.0 - self.holdout) * len(y)
@@ -187,8 +203,8 @@ class LGBMNegBinDemand(_LGBMSettings):
         design = self._design(X)
         r0 = np.full(len(y), self.working_size)
         if late.any() and (~late).sum() >= 2 * self.min_child_samples:
-            early_model, early_base = self._booster(X[~late], y[~late], cens[~late], r0[~late])
-            mu_late = np.exp(early_model.predict(X[late], raw_score=True) + early_base)
+            early_model, early_theta = self._booster(X[~late], y[~late], cens[~late], r0[~late])
+            mu_late = np.exp(self._log_mean(early_model, early_theta, X[late]))
             # boosted trees shrink log mu toward the middle, and exp of a noisy log mean is
             # low on average: rescale to the held-out demand (sold-out rows at E[D | D >= y])
             first = negbin.Dispersion(self.dispersion_ridge).fit(
@@ -208,14 +224,14 @@ class LGBMNegBinDemand(_LGBMSettings):
             self.dispersion_.theta_ = np.append(
                 self.dispersion_.theta_, np.zeros(design.shape[1] - 1)
             )
-        self.mean_model_, self.base_ = self._booster(X, y, cens, r0)
+        self.mean_model_, self.offset_theta_ = self._booster(X, y, cens, r0)
         self.n_censored_ = int(cens.sum())
         return self
 
     def predict_distribution(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(mean, size) of the negative binomial demand of each row."""
         X = X[self.feature_names_]
-        f = self.mean_model_.predict(X, raw_score=True) + self.base_
+        f = self._log_mean(self.mean_model_, self.offset_theta_, X)
         mean = np.exp(np.clip(f, -30.0, 30.0)) * self.scale_
         return mean, self.dispersion_.size(self._design(X))
 

@@ -136,3 +136,25 @@ class Dispersion:
     def size(self, design: np.ndarray) -> np.ndarray:
         lo, hi = np.log(self.bounds[0]), np.log(self.bounds[1])
         return np.exp(np.clip(np.asarray(design, dtype=float) @ self.theta_, lo, hi))
+
+
+def fit_log_linear(
+    design: np.ndarray, y: np.ndarray, r: np.ndarray, censored: np.ndarray
+) -> np.ndarray:
+    """theta of log mu = design @ theta by censored NB maximum likelihood at sizes r (the first
+    column is the intercept; it starts at log mean y)."""
+    y = np.asarray(y, dtype=float)
+    n = max(len(y), 1)
+    theta0 = np.zeros(design.shape[1])
+    theta0[0] = np.log(max(y.mean(), 1e-6))
+    if design.shape[1] == 1:
+        return theta0
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        f = np.clip(design @ theta, -30.0, 30.0)
+        value = -loglik(y, np.exp(f), r, censored).sum() / n
+        grad, _ = grad_hess(f, y, r, censored)
+        return float(value), design.T @ grad / n
+
+    res = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B")
+    return res.x if np.isfinite(res.x).all() else theta0
