@@ -47,16 +47,20 @@ class BacktestResult:
     timings: dict[str, float]
 
 
+def history_end(tables: Tables) -> pd.Timestamp:
+    """Start of the first upcoming stream, or of the last stream when none is upcoming."""
+    try:
+        return default_as_of(tables)
+    except ValueError:
+        return tables.streams["start_time"].max()
+
+
 def rolling_origins(
     tables: Tables, n_origins: int, step_days: int, horizon_days: int
 ) -> list[pd.Timestamp]:
-    """`n_origins` origins `step_days` apart, the last one `horizon_days` before the first
-    upcoming stream (or the last recorded stream), so every window has outcomes."""
-    try:
-        end = default_as_of(tables)
-    except ValueError:
-        end = tables.streams["start_time"].max()
-    last = end - pd.Timedelta(days=horizon_days)
+    """`n_origins` origins `step_days` apart, the last one `horizon_days` before the end of the
+    history (`history_end`), so every window has outcomes."""
+    last = history_end(tables) - pd.Timedelta(days=horizon_days)
     return [last - pd.Timedelta(days=step_days * k) for k in range(n_origins)][::-1]
 
 

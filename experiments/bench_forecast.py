@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from demandmatch.backtest import rolling_origins, run_backtest
+from demandmatch.backtest import history_end, rolling_origins, run_backtest
 from demandmatch.config import load_config
 from demandmatch.contract import load_tables
 from demandmatch.demand import EmpiricalQuantileDemand
@@ -42,7 +42,7 @@ def _pick(summary: pd.DataFrame, lead: str, segment: str, col: str) -> float:
 def festival_origins(tables, config, days_before: int) -> list[pd.Timestamp]:
     """An origin `days_before` days ahead of each configured festival day inside the history
     (the window then covers the run-up), at the same local hour as the end of history."""
-    end = rolling_origins(tables, 1, 7, 0)[0]
+    end = history_end(tables)
     first = tables.streams["start_time"].min() + pd.Timedelta(days=60)
     local_end = end.tz_convert(config.timezone)
     out = []

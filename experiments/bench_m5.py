@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from m5_data import M5, DirectFeatures, level12_weights, load_m5, long_frame  # noqa: E402
 
-from demandmatch.config import ModelConfig  # noqa: E402
+from demandmatch.config import ModelConfig, load_config  # noqa: E402
 from demandmatch.evaluation import pinball, wape, weighted_rmsse  # noqa: E402
 from demandmatch.schema import QUANTILE_LEVELS  # noqa: E402
 
@@ -96,13 +96,14 @@ def _adi(sales: np.ndarray) -> np.ndarray:
 def fit_demandmatch(
     m5: M5, model: str, params: dict, window: int, step: int, per_day: int = 0
 ) -> dict:
-    from demandmatch.demand import MODELS, make_model
+    from demandmatch.demand import MODELS
+    from demandmatch.forecast import make_demand_model
 
     if model not in MODELS:
         raise SystemExit(f"unknown demand model '{model}'; choose from {sorted(MODELS)}")
     accepted = inspect.signature(MODELS[model].__init__).parameters
-    base = ModelConfig().model_dump()
-    merged = {k: v for k, v in {**base, **params}.items() if k in accepted and k != "levels"}
+    overrides = {k: v for k, v in params.items() if k in accepted}
+    est = make_demand_model(load_config(None, {"model": {"name": model}}), **overrides)
     feats = DirectFeatures(m5)
     if per_day:
         i, o, h = feats.sampled_rows(window, per_day)
@@ -110,7 +111,6 @@ def fit_demandmatch(
         i, o, h = feats.training_rows(window, step)
     X = feats.rows(i, o, h)
     y = feats.target(i, o, h)
-    est = make_model(model, **merged)
     fit_kw = {"time": o + h} if "time" in inspect.signature(est.fit).parameters else {}
     est.fit(X, y, **fit_kw)
     n = m5.n_series
@@ -124,7 +124,7 @@ def fit_demandmatch(
         "mean": mean,
         "quantiles": q,
         "quantile_source": f"{model} (own quantiles)",
-        "notes": f"{len(y):,} training rows, {X.shape[1]} columns, params {merged}",
+        "notes": f"{len(y):,} training rows, {X.shape[1]} columns, overrides {overrides}",
     }
 
 
