@@ -46,6 +46,7 @@ class _LGBMSettings:
         colsample_bytree: float = 0.8,
         n_jobs: int = 2,
         random_state: int = 0,
+        max_delta_step: float = 0.0,
     ) -> None:
         self.levels = levels
         self.n_estimators = n_estimators
@@ -56,6 +57,7 @@ class _LGBMSettings:
         self.colsample_bytree = colsample_bytree
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.max_delta_step = max_delta_step
 
     def _params(self) -> dict[str, object]:
         return dict(
@@ -68,6 +70,7 @@ class _LGBMSettings:
             colsample_bytree=self.colsample_bytree,
             n_jobs=self.n_jobs,
             random_state=self.random_state,
+            max_delta_step=self.max_delta_step,
             verbose=-1,
         )
 
@@ -117,6 +120,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         colsample_bytree: float = 0.8,
         n_jobs: int = 2,
         random_state: int = 0,
+        max_delta_step: float = 0.0,
         censoring: bool = True,
         holdout: float = 0.2,
         dispersion_ridge: float = 1.0,
@@ -133,6 +137,7 @@ class LGBMNegBinDemand(_LGBMSettings):
             colsample_bytree,
             n_jobs,
             random_state,
+            max_delta_step,
         )
         self.censoring = censoring
         self.holdout = holdout

@@ -186,7 +186,6 @@ class DirectFeatures:
         self.cal = _calendar_arrays(m5.calendar, m5.state)
         self.store = y.sum(axis=0)
         self.cstore = np.concatenate([[0.0], np.cumsum(self.store)])
-        self.items = pd.CategoricalDtype(np.unique(m5.item_id))
         # exponentially weighted levels (simple exponential smoothing of each item's sales)
         self.ewm = {a: lfilter([a], [1.0, a - 1.0], y, axis=1) for a in EWM_ALPHAS}
 
@@ -268,7 +267,6 @@ class DirectFeatures:
             f[name] = arr[t]
         f["days_ahead"] = h
         out = pd.DataFrame(f)
-        out["item"] = pd.Categorical(self.m5.item_id[i], dtype=self.items)
         out["category"] = pd.Categorical(self.m5.dept_id[i])
         out["merchant_id"] = pd.Categorical(self.m5.store_id[i])
         out["sku_id"] = self.m5.item_id[i]
