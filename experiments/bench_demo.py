@@ -34,7 +34,7 @@ from demandmatch.evaluation import expected_pinball_negbin
 from demandmatch.outcomes import expected_outcomes
 from demandmatch.pipeline import DemandForecast, forecast_demand, optimiser_inputs, plan_stock
 from demandmatch.schema import QUANTILE_LEVELS
-from demandmatch.simulate import HYPE_SD, load_truth, simulate_world, write_world
+from demandmatch.simulate import HYPE_SD, POP_SD, load_truth, simulate_world, write_world
 
 LEVELS = np.array(QUANTILE_LEVELS)
 
@@ -60,15 +60,44 @@ def score_forecast(fc: DemandForecast, truth: pd.DataFrame) -> dict[str, float]:
 def hype_blind(t: pd.DataFrame, nodes: int = 9) -> tuple[list[np.ndarray], np.ndarray]:
     """Survival curves and q05..q95 of each row's demand for a forecaster that knows everything
     but the stream's hidden hype: the true NB with the hype integrated out over its prior
-    (normal, centred at `hype_center`, spread HYPE_SD; Gauss-Hermite nodes). The ceiling for
-    a forecast that cannot read the hype from the short videos."""
+    (normal, centred at `hype_center`, spread HYPE_SD). The ceiling for a forecast that cannot
+    read the hype from the short videos."""
+    sd = np.full(len(t), HYPE_SD)
+    return blind(t, t["log_hype"].to_numpy(), t["hype_center"].to_numpy(), sd, nodes)
+
+
+def cold_blind(
+    t: pd.DataFrame, cold_sku: np.ndarray, cold_host: np.ndarray, nodes: int = 9
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """As hype_blind, and for a SKU new to streams its own popularity (normal, spread POP_SD
+    around its brand's), for a streamer new to streams the skill plus category taste (normal
+    with the mean and spread across the world's streamers of that category) integrated out too:
+    the ceiling for a forecast that has no history of the SKU or the streamer."""
+    host = t[["streamer_id", "category", "log_host"]].drop_duplicates(["streamer_id", "category"])
+    prior = host.groupby("category")["log_host"].agg(["mean", "var"])
+    h_mean = t["category"].map(prior["mean"]).to_numpy()
+    h_var = t["category"].map(prior["var"]).fillna(0.0).to_numpy()
+    cs, ch = cold_sku.astype(float), cold_host.astype(float)
+    hidden = t["log_hype"].to_numpy() + cs * t["log_sku_pop"].to_numpy()
+    hidden = hidden + ch * t["log_host"].to_numpy()
+    center = t["hype_center"].to_numpy() + ch * h_mean
+    sd = np.sqrt(HYPE_SD**2 + cs * POP_SD**2 + ch * h_var)
+    return blind(t, hidden, center, sd, nodes)
+
+
+def blind(
+    t: pd.DataFrame, hidden: np.ndarray, center: np.ndarray, sd: np.ndarray, nodes: int = 9
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Survival curves and q05..q95 of each row's demand when the log mean's `hidden` part is
+    unknown beyond its normal prior N(center, sd^2): the true NB mixed over that prior
+    (Gauss-Hermite nodes)."""
     z, w = np.polynomial.hermite_e.hermegauss(nodes)
     w = w / w.sum()
-    base = t["mean"].to_numpy() * np.exp(t["hype_center"].to_numpy() - t["log_hype"].to_numpy())
+    base = t["mean"].to_numpy() * np.exp(center - hidden)
     size = t["size"].to_numpy()
     surv, quants = [], np.empty((len(t), len(LEVELS)))
     for i in range(len(t)):
-        mu = base[i] * np.exp(HYPE_SD * z)
+        mu = base[i] * np.exp(sd[i] * z)
         p = size[i] / (size[i] + mu)
         top = int(stats.nbinom.ppf(1 - 1e-9, size[i], p.min())) + 2
         u = np.arange(top + 1)
@@ -77,6 +106,21 @@ def hype_blind(t: pd.DataFrame, nodes: int = 9) -> tuple[list[np.ndarray], np.nd
         cdf = 1.0 - sf[1:]  # P(D <= u - 1) = cdf of u - 1
         quants[i] = np.searchsorted(cdf, LEVELS)  # smallest k with P(D <= k) >= level
     return surv, quants
+
+
+def cold_flags(fc: DemandForecast, tables) -> tuple[np.ndarray, np.ndarray]:
+    """Per upcoming row: the SKU, and the streamer, had no stream that ended by as_of."""
+    streams = tables.streams.assign(
+        end=lambda d: d["start_time"] + pd.to_timedelta(d["duration_min"], unit="min")
+    )
+    done = streams.loc[streams["end"] <= fc.as_of, ["stream_id", "streamer_id", "merchant_id"]]
+    items = tables.stream_items.merge(done, on="stream_id")
+    items = items[items["units_sold"].notna()]
+    seen_sku = pd.MultiIndex.from_frame(items[["merchant_id", "sku_id"]].drop_duplicates())
+    up = fc.lineup
+    cold_sku = ~pd.MultiIndex.from_frame(up[["merchant_id", "sku_id"]]).isin(seen_sku)
+    cold_host = ~up["streamer_id"].isin(set(items["streamer_id"])).to_numpy()
+    return np.asarray(cold_sku), np.asarray(cold_host)
 
 
 def naive_plan(fc: DemandForecast, tables, skus: pd.DataFrame, merchants: pd.DataFrame):
@@ -142,14 +186,28 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
     sm, sb = score_forecast(fc, truth), score_forecast(base, truth)
     row.update({f"fc_{k}": v for k, v in sm.items()})
     tf = fc.forecasts[["stream_id", "sku_id"]].merge(truth, on=["stream_id", "sku_id"], how="left")
+    tf[["streamer_id", "category"]] = fc.lineup[["streamer_id", "category"]].to_numpy()
+    mu, size = tf["mean"].to_numpy(), tf["size"].to_numpy()
+    oracle = expected_pinball_negbin(quantiles_negbin(mu, size, LEVELS), LEVELS, mu, size)
+    oracle = oracle.mean(axis=1)
+    cold = fc.forecasts["cold_start"].to_numpy(dtype=bool)
     if tf["log_hype"].notna().all():
-        _, q_blind = hype_blind(tf)
-        mu, size = tf["mean"].to_numpy(), tf["size"].to_numpy()
-        oracle_q = quantiles_negbin(mu, size, LEVELS)
-        row["blind_pinball_ratio"] = float(
-            expected_pinball_negbin(q_blind, LEVELS, mu, size).mean()
-            / expected_pinball_negbin(oracle_q, LEVELS, mu, size).mean()
-        )
+        q_blind = hype_blind(tf)[1]
+        blind_loss = expected_pinball_negbin(q_blind, LEVELS, mu, size).mean(axis=1)
+        row["blind_pinball_ratio"] = float(blind_loss.mean() / oracle.mean())
+        # the bias a forecaster blind to the hype must have on this horizon: what the hype of
+        # its few large streams happened to be
+        hype_dev = tf["log_hype"].to_numpy() - tf["hype_center"].to_numpy()
+        blind_mean = mu * np.exp(HYPE_SD**2 / 2 - hype_dev)
+        row["blind_bias"] = float(blind_mean.sum() / mu.sum() - 1.0)
+        if cold.any():
+            row["blind_cold_pinball_ratio"] = float(blind_loss[cold].mean() / oracle[cold].mean())
+    if tf["log_host"].notna().all():
+        q_floor = cold_blind(tf, *cold_flags(fc, tables))[1]
+        floor_loss = expected_pinball_negbin(q_floor, LEVELS, mu, size).mean(axis=1)
+        row["floor_pinball_ratio"] = float(floor_loss.mean() / oracle.mean())
+        if cold.any():
+            row["floor_cold_pinball_ratio"] = float(floor_loss[cold].mean() / oracle[cold].mean())
     row["naive_pinball"] = sb["pinball"]
     row["naive_coverage_10_90"] = sb["coverage_10_90"]
 
@@ -199,11 +257,19 @@ def main(argv: list[str] | None = None) -> int:
     r["pinball/oracle"] = df["fc_pinball"] / df["fc_oracle_pinball"]
     r["pinball/naive"] = df["fc_pinball"] / df["naive_pinball"]
     r["cold pinball/oracle"] = df["fc_cold_pinball"] / df["fc_cold_oracle"]
+    if "blind_cold_pinball_ratio" in df:
+        r["hype-blind cold pinball/oracle"] = df["blind_cold_pinball_ratio"]
+    if "floor_pinball_ratio" in df:
+        r["no-history floor pinball/oracle"] = df["floor_pinball_ratio"]
+    if "floor_cold_pinball_ratio" in df:
+        r["no-history floor cold/oracle"] = df["floor_cold_pinball_ratio"]
     if "blind_pinball_ratio" in df:
         r["hype-blind pinball/oracle"] = df["blind_pinball_ratio"]
     r["cov q10-q90"] = df["fc_coverage_10_90"]
     r["naive cov"] = df["naive_coverage_10_90"]
     r["bias of mean"] = df["fc_bias_mean"]
+    if "blind_bias" in df:
+        r["hype-blind bias"] = df["blind_bias"]
     r["profit/oracle"] = df["engine_profit"] / df["oracle_profit"]
     if "hype_blind_profit" in df:
         r["hype-blind profit/oracle"] = df["hype_blind_profit"] / df["oracle_profit"]

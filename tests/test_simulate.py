@@ -14,6 +14,7 @@ import pytest
 from demandmatch.schema import TABLES, Column
 from demandmatch.simulate import (
     HYPE_SD,
+    POP_SD,
     SIZES,
     TRUTH_COLUMNS,
     World,
@@ -203,6 +204,26 @@ def test_truth_hype_is_one_per_stream_and_normal_around_its_center() -> None:
     assert abs(dev.mean()) < 4 * HYPE_SD / np.sqrt(n)
     assert abs(dev.std() / HYPE_SD - 1) < 4 / np.sqrt(2 * n)
     assert (streams["hype_center"] >= 0).all() and (streams["hype_center"] == 0).mean() > 0.5
+
+
+def test_truth_hidden_sku_and_streamer_parts() -> None:
+    world = small()
+    truth = world.truth
+    assert (truth.groupby("sku_id")["log_sku_pop"].nunique() == 1).all()
+    pop = truth.drop_duplicates("sku_id")["log_sku_pop"]
+    assert abs(pop.mean()) < 4 * POP_SD / np.sqrt(len(pop))
+    assert abs(pop.std() / POP_SD - 1) < 4 / np.sqrt(2 * len(pop))
+    streams = world.tables["streams"].set_index("stream_id")
+    cat = world.tables["catalog"].set_index(["merchant_id", "sku_id"])["category"]
+    host = pd.DataFrame(
+        {
+            "streamer": truth["stream_id"].map(streams["streamer_id"]).to_numpy(),
+            "category": cat.reindex(pd.MultiIndex.from_frame(truth[["merchant_id", "sku_id"]])),
+            "log_host": truth["log_host"].to_numpy(),
+        }
+    )
+    assert (host.groupby(["streamer", "category"])["log_host"].nunique() == 1).all()
+    assert host.groupby("streamer")["log_host"].mean().std() > 0.2
 
 
 def test_some_rows_sold_out() -> None:

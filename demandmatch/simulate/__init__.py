@@ -21,8 +21,11 @@ so videos carry real signal. Units demanded (as if stock were unlimited) are neg
     P(D = k) = scipy.stats.nbinom.pmf(k, n=size, p=size / (size + mean)).
 
 `World.truth` (written as truth.csv) holds, for every stream item past and upcoming: stream_id,
-sku_id, merchant_id, upcoming, mean, size, return_rate, the drawn demand, and the stream's hidden
-log hype inside `mean` (log_hype; normal with spread HYPE_SD around hype_center). For past items the
+sku_id, merchant_id, upcoming, mean, size, return_rate, the drawn demand, the stream's hidden
+log hype inside `mean` (log_hype; normal with spread HYPE_SD around hype_center), the SKU's own
+popularity around its brand's (log_sku_pop; spread POP_SD) and the streamer's skill plus taste
+for the SKU's category (log_host): what no history tells of a SKU or streamer new to streams.
+For past items the
 merchant stocked by gut feeling (recent mean sales times lognormal noise, blank = unlimited for
 about a fifth of items), so units_sold = min(demand, stock_allocated) and sell-outs censor;
 units_returned ~ Binomial(units_sold, return_rate). For upcoming items the demand draw is one the
@@ -32,6 +35,7 @@ Everything is drawn from one `np.random.default_rng(seed)` in a fixed order, so 
 gives the same world and byte-identical files.
 """
 
+from .entities import POP_SD
 from .profiles import CATEGORIES, SIZES, Category, WorldSize
 from .streams import HYPE_SD
 from .world import TRUTH_COLUMNS, World, load_truth, simulate_world, write_world
@@ -39,6 +43,7 @@ from .world import TRUTH_COLUMNS, World, load_truth, simulate_world, write_world
 __all__ = [
     "CATEGORIES",
     "HYPE_SD",
+    "POP_SD",
     "SIZES",
     "TRUTH_COLUMNS",
     "Category",

@@ -8,6 +8,9 @@ import pandas as pd
 
 from .profiles import CATEGORIES, MERCHANT_NAMES, WorldSize
 
+POP_SD = 0.7  # a SKU's hidden popularity around its brand's: log-normal, this spread
+SKILL_SD = 0.45  # a streamer's hidden selling skill
+
 
 def make_merchants(rng: np.random.Generator, ws: WorldSize) -> pd.DataFrame:
     """Merchants with one or two categories each (indices into CATEGORIES)."""
@@ -84,7 +87,8 @@ def _skus(
                 "unit_volume_l": round(float(np.exp(rng.uniform(*np.log(cat.volume_l)))), 3),
                 "_m": m,
                 "_cat": int(c),
-                "_pop": float(rng.normal(0.0, 0.7)) + brand_effects[brand],
+                "_pop_own": (own := float(rng.normal(0.0, POP_SD))),
+                "_pop": own + brand_effects[brand],
                 "_ret": float(np.exp(rng.normal(0.0, 0.15))),
                 "_launch": int(rng.integers(0, history_days * 2 // 3)) if rng.random() < 0.3 else 0,
             }
@@ -122,7 +126,7 @@ def make_streamers(rng: np.random.Generator, ws: WorldSize, n_merchants: int) ->
             "streamer_id": [f"H{h + 1:03d}" for h in range(n)],
             "followers": followers.astype(np.int64),
             "qualification_verified": rng.random(n) < 0.88,
-            "_skill": rng.normal(0.0, 0.45, size=n),
+            "_skill": rng.normal(0.0, SKILL_SD, size=n),
             "_affinity": list(affinity),
             "_merchants": links,
             "_activity": np.exp(rng.normal(0.0, 0.6, size=n)) * (followers / 5e4) ** 0.15,

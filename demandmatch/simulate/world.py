@@ -36,6 +36,8 @@ TRUTH_COLUMNS = (
     "demand",
     "log_hype",
     "hype_center",
+    "log_sku_pop",
+    "log_host",
 )
 
 
@@ -80,7 +82,7 @@ def simulate_world(seed: int = 0, size: str | WorldSize = "demo") -> World:
     merchants = merchant_limits(rng, merchants, catalog, items, streams)
     return World(
         tables=_contract_tables(merchants, catalog, streamers, streams, items, traffic),
-        truth=_truth(items, streams, catalog),
+        truth=_truth(items, streams, streamers, catalog),
         as_of=first + pd.Timedelta(minutes=as_of_min),
         seed=seed,
         size=size,
@@ -112,8 +114,12 @@ def _contract_tables(
     return {name: frames[name][TABLES[name].column_names].reset_index(drop=True) for name in frames}
 
 
-def _truth(items: pd.DataFrame, streams: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+def _truth(
+    items: pd.DataFrame, streams: pd.DataFrame, streamers: pd.DataFrame, catalog: pd.DataFrame
+) -> pd.DataFrame:
     k = items["_k"].to_numpy()
+    h = streams["_h"].to_numpy()[items["_s"]]
+    affinity = np.stack(streamers["_affinity"].to_list())
     return pd.DataFrame(
         {
             "stream_id": streams["stream_id"].to_numpy()[items["_s"]],
@@ -128,6 +134,12 @@ def _truth(items: pd.DataFrame, streams: pd.DataFrame, catalog: pd.DataFrame) ->
             # spread HYPE_SD: what a forecaster that cannot see the hype could know at best
             "log_hype": streams["_loghype"].to_numpy()[items["_s"]],
             "hype_center": HYPE_FESTIVAL * streams["_fest"].to_numpy()[items["_s"]],
+            # what no history can tell of a SKU or streamer new to streams: the SKU's own
+            # popularity around its brand's (normal, spread POP_SD) and the streamer's skill
+            # plus taste for the SKU's category
+            "log_sku_pop": catalog["_pop_own"].to_numpy()[k],
+            "log_host": streamers["_skill"].to_numpy()[h]
+            + affinity[h, catalog["_cat"].to_numpy()[k]],
         }
     )
 
@@ -178,10 +190,12 @@ def load_truth(world_dir: Path) -> pd.DataFrame:
         "demand": np.int64,
         "log_hype": float,
         "hype_center": float,
+        "log_sku_pop": float,
+        "log_host": float,
     }
     truth = pd.read_csv(Path(world_dir) / "truth.csv", dtype=dtypes, keep_default_na=False)
     truth["upcoming"] = truth["upcoming"].str.lower().eq("true")
-    for col in ("log_hype", "hype_center"):  # absent from worlds written before they were
+    for col in ("log_hype", "hype_center", "log_sku_pop", "log_host"):  # absent from older worlds
         if col not in truth:
             truth[col] = np.nan
     return truth[list(TRUTH_COLUMNS)]
