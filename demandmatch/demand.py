@@ -105,8 +105,10 @@ class LGBMNegBinDemand(_LGBMSettings):
     (a sold-out row counts as D >= units sold, not D = units sold) and a size that depends on
     the category, how far ahead the forecast is made and cold start, fitted on the latest
     `holdout` share of the history by a model that never saw it, so that the spread covers the
-    mean model's own error as well as the demand's noise. One booster instead of one per
-    quantile; the quantiles and the optimiser's survival curve come from the same distribution.
+    mean model's own error as well as the demand's noise. The held-out model learns at a fixed
+    `working_size`; with `fitted_size` the final model learns at the measured size. One booster
+    instead of one per quantile; the quantiles and the optimiser's survival curve come from the
+    same distribution.
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         dispersion_ridge: float = 1.0,
         working_size: float = 3.0,
         offset: Sequence[str] = ("festival_runup",),
+        fitted_size: bool = True,
     ) -> None:
         super().__init__(
             levels,
@@ -144,6 +147,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.dispersion_ridge = dispersion_ridge
         self.working_size = working_size
         self.offset = tuple(offset)
+        self.fitted_size = fitted_size
 
     def _offset_design(self, X: pd.DataFrame) -> np.ndarray:
         cols = [np.ones(len(X))] + [X[c].to_numpy(dtype=float) for c in self.offset_columns_]
@@ -229,7 +233,11 @@ class LGBMNegBinDemand(_LGBMSettings):
             self.dispersion_.theta_ = np.append(
                 self.dispersion_.theta_, np.zeros(design.shape[1] - 1)
             )
-        self.mean_model_, self.offset_theta_ = self._booster(X, y, cens, r0)
+        # heavily censored rows (a big streamer's items sell out half the time) say only
+        # D >= units sold; how far above it the mean lies depends on the assumed spread, so the
+        # final trees learn at the size measured on held-out rows, not the working size
+        r_final = self.dispersion_.size(design) if self.fitted_size else r0
+        self.mean_model_, self.offset_theta_ = self._booster(X, y, cens, r_final)
         self.n_censored_ = int(cens.sum())
         return self
 

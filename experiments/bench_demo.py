@@ -72,7 +72,8 @@ def cold_blind(
     """As hype_blind, and for a SKU new to streams its own popularity (normal, spread POP_SD
     around its brand's), for a streamer new to streams the skill plus category taste (normal
     with the mean and spread across the world's streamers of that category) integrated out too:
-    the ceiling for a forecast that has no history of the SKU or the streamer."""
+    a reference for a forecast that has no history of the SKU or the streamer. Not a strict
+    floor: a lineup lists hits first, so a new SKU's slot hints at its popularity."""
     host = t[["streamer_id", "category", "log_host"]].drop_duplicates(["streamer_id", "category"])
     prior = host.groupby("category")["log_host"].agg(["mean", "var"])
     h_mean = t["category"].map(prior["mean"]).to_numpy()
@@ -260,9 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     if "blind_cold_pinball_ratio" in df:
         r["hype-blind cold pinball/oracle"] = df["blind_cold_pinball_ratio"]
     if "floor_pinball_ratio" in df:
-        r["no-history floor pinball/oracle"] = df["floor_pinball_ratio"]
+        r["no-history ref pinball/oracle"] = df["floor_pinball_ratio"]
     if "floor_cold_pinball_ratio" in df:
-        r["no-history floor cold/oracle"] = df["floor_cold_pinball_ratio"]
+        r["no-history ref cold/oracle"] = df["floor_cold_pinball_ratio"]
     if "blind_pinball_ratio" in df:
         r["hype-blind pinball/oracle"] = df["blind_pinball_ratio"]
     r["cov q10-q90"] = df["fc_coverage_10_90"]

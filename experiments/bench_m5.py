@@ -63,6 +63,7 @@ DM_PARAMS = {
     # weighs the busy items fully, and capped leaf steps keep a zero-mean row's huge
     # Newton step (gradient y, Hessian ~mu) from throwing the log mean far out
     "working_size": 1000.0,
+    "fitted_size": False,
     "max_delta_step": 0.7,
 }
 

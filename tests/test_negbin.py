@@ -133,3 +133,23 @@ def test_log_linear_start_recovers_a_rare_effect_under_censoring():
     assert naive[1] < 0.6  # without the sell-outs as lower bounds the lift is lost
     one = negbin.fit_log_linear(design[:, :1], sold, np.full(n, r), censored)
     assert one == pytest.approx([np.log(sold.mean())])
+
+
+def test_fitted_size_learns_the_mean_of_heavily_censored_wide_demand():
+    # demand far wider (size 1) than the working size 3, 60% of rows stocked at 12 units against
+    # a mean of ~26: how far above a sell-out the mean lies depends on the assumed spread
+    rng = np.random.default_rng(0)
+    n = 6000
+    x = rng.uniform(size=n)
+    mu = np.exp(np.log(20.0) + 0.5 * x)
+    d = rng.negative_binomial(1.0, 1.0 / (1.0 + mu))
+    stock = np.where(rng.random(n) < 0.6, 12, 10**6)
+    y, c = np.minimum(d, stock), d >= stock
+    X = pd.DataFrame({"x": x, "category": pd.Categorical(["a"] * n)})
+    raw = {}
+    for fitted in (False, True):
+        m = LGBMNegBinDemand(n_estimators=60, learning_rate=0.1, fitted_size=fitted, offset=())
+        m.fit(X, y, censored=c, time=np.arange(n))
+        raw[fitted] = (m.predict_mean(X) / m.scale_).mean() / mu.mean()
+    assert raw[False] < 0.9  # learnt at the working size: well short of demand
+    assert abs(raw[True] - 1.0) < 0.08
