@@ -52,7 +52,7 @@ class DemandForecast:
 
     as_of: pd.Timestamp
     horizon_days: int
-    lineup: pd.DataFrame  # upcoming rows: stream, SKU, catalog and streamer columns, cutoff
+    lineup: pd.DataFrame  # upcoming rows: stream, SKU, catalog, streamer, cutoff, cold flags
     forecasts: pd.DataFrame  # FORECAST_COLUMNS, aligned with lineup
     survival: list[np.ndarray]  # P(D >= u) per lineup row
     n_train: int
@@ -196,6 +196,8 @@ def predict_demand(
         else:
             survival = survival_from_quantiles(np.array(QUANTILE_LEVELS), q)
         rr = return_rates(upcoming, fitted.past, config.model.return_prior_strength)
+    upcoming["cold_sku"] = X["cold_sku"].to_numpy(dtype=bool)
+    upcoming["cold_streamer"] = X["cold_streamer"].to_numpy(dtype=bool)
     forecasts = pd.DataFrame(
         {
             "stream_id": upcoming["stream_id"],
@@ -204,7 +206,7 @@ def predict_demand(
             "mean": mean,
             **{c: q[:, i] for i, c in enumerate(QUANTILE_COLUMNS)},
             "return_rate": rr,
-            "cold_start": (X["cold_sku"] | X["cold_streamer"]).to_numpy(),
+            "cold_start": upcoming["cold_sku"] | upcoming["cold_streamer"],
         }
     )[list(FORECAST_COLUMNS)]
     return DemandForecast(as_of, horizon_days, upcoming, forecasts, survival, fitted.n_train)

@@ -109,21 +109,6 @@ def blind(
     return surv, quants
 
 
-def cold_flags(fc: DemandForecast, tables) -> tuple[np.ndarray, np.ndarray]:
-    """Per upcoming row: the SKU, and the streamer, had no stream that ended by as_of."""
-    streams = tables.streams.assign(
-        end=lambda d: d["start_time"] + pd.to_timedelta(d["duration_min"], unit="min")
-    )
-    done = streams.loc[streams["end"] <= fc.as_of, ["stream_id", "streamer_id", "merchant_id"]]
-    items = tables.stream_items.merge(done, on="stream_id")
-    items = items[items["units_sold"].notna()]
-    seen_sku = pd.MultiIndex.from_frame(items[["merchant_id", "sku_id"]].drop_duplicates())
-    up = fc.lineup
-    cold_sku = ~pd.MultiIndex.from_frame(up[["merchant_id", "sku_id"]]).isin(seen_sku)
-    cold_host = ~up["streamer_id"].isin(set(items["streamer_id"])).to_numpy()
-    return np.asarray(cold_sku), np.asarray(cold_host)
-
-
 def naive_plan(fc: DemandForecast, tables, skus: pd.DataFrame, merchants: pd.DataFrame):
     """Stock = 1.2 x mean past units sold per stream for each upcoming stream of the SKU
     (category mean for a SKU with no history), ordered in whole packs, at least the MOQ,
@@ -204,7 +189,8 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
         if cold.any():
             row["blind_cold_pinball_ratio"] = float(blind_loss[cold].mean() / oracle[cold].mean())
     if tf["log_host"].notna().all():
-        q_floor = cold_blind(tf, *cold_flags(fc, tables))[1]
+        cold_sku, cold_host = (fc.lineup[c].to_numpy() for c in ("cold_sku", "cold_streamer"))
+        q_floor = cold_blind(tf, cold_sku, cold_host)[1]
         floor_loss = expected_pinball_negbin(q_floor, LEVELS, mu, size).mean(axis=1)
         row["floor_pinball_ratio"] = float(floor_loss.mean() / oracle.mean())
         if cold.any():

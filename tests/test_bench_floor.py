@@ -16,11 +16,11 @@ from bench_demo import LEVELS, blind, cold_blind  # noqa: E402
 from demandmatch.distributions import quantiles_negbin  # noqa: E402
 
 
-def _rows(n: int = 4) -> pd.DataFrame:
+def _rows() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "mean": np.array([3.0, 12.0, 40.0, 0.5])[:n],
-            "size": np.array([2.0, 5.0, 8.0, 3.0])[:n],
+            "mean": [3.0, 12.0, 40.0, 0.5],
+            "size": [2.0, 5.0, 8.0, 3.0],
             "log_hype": [0.2, -0.3, 0.0, 0.5],
             "hype_center": [0.0, 0.0, 0.3, 0.0],
             "log_sku_pop": [0.9, -0.4, 0.1, 0.0],
