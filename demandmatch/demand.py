@@ -17,6 +17,20 @@ from .schema import QUANTILE_LEVELS
 
 ID_COLUMNS = ("stream_id", "sku_id")  # identify a row; never used as model inputs
 LEAD_BUCKETS = (12.0, 48.0, 120.0)  # hours before the stream: dispersion differs across them
+# the log-linear start of the NB mean: main effects that hold across streamers and SKUs, so that
+# a row beyond the history's range (a bigger streamer, a deeper discount, a festival) follows
+# their trend where trees alone would stay flat; "log1p:name" takes log(1 + name), a blank value
+# (no history yet) gets its own level
+OFFSET_COLUMNS = (
+    "festival_runup",
+    "log_followers",
+    "featured",
+    "log_price",
+    "discount",
+    "slot",
+    "duration_min",
+    "lineup_size",
+)
 
 
 class DemandModel(Protocol):
@@ -127,7 +141,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         holdout: float = 0.2,
         dispersion_ridge: float = 1.0,
         working_size: float = 3.0,
-        offset: Sequence[str] = ("festival_runup",),
+        offset: Sequence[str] = OFFSET_COLUMNS,
         fitted_size: bool = True,
     ) -> None:
         super().__init__(
@@ -149,16 +163,39 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.offset = tuple(offset)
         self.fitted_size = fitted_size
 
+    def _offset_values(self, X: pd.DataFrame) -> np.ndarray:
+        """The offset columns as a (rows, columns) array: "log1p:name" is log(1 + name)."""
+        out = np.empty((len(X), len(self.offset_columns_)))
+        for j, spec in enumerate(self.offset_columns_):
+            log, name = _offset_spec(spec)
+            v = X[name].to_numpy(dtype=float)
+            out[:, j] = np.log1p(np.maximum(v, 0.0)) if log else v
+        return out
+
+    def _fit_offset_scaling(self, X: pd.DataFrame) -> None:
+        """Centre and scale of each offset column, and which ones need a missing flag."""
+        v = self._offset_values(X)
+        self.offset_center_ = np.nan_to_num(np.nanmean(v, axis=0)) if v.size else np.zeros(0)
+        spread = np.nanstd(v, axis=0) if v.size else np.zeros(0)
+        self.offset_spread_ = np.where(np.nan_to_num(spread) > 1e-12, spread, 1.0)
+        self.offset_missing_ = np.isnan(v).any(axis=0) if v.size else np.zeros(0, bool)
+
     def _offset_design(self, X: pd.DataFrame) -> np.ndarray:
-        cols = [np.ones(len(X))] + [X[c].to_numpy(dtype=float) for c in self.offset_columns_]
-        return np.column_stack(cols)
+        """Intercept, standardised offset columns (blank at their mean) and a flag per column
+        that had blanks when fitted (cold start: no history yet)."""
+        v = self._offset_values(X)
+        blank = np.isnan(v)
+        z = np.where(blank, 0.0, (v - self.offset_center_) / self.offset_spread_)
+        flags = blank[:, self.offset_missing_].astype(float)
+        return np.column_stack([np.ones(len(X)), z, flags])
 
     def _booster(
         self, X: pd.DataFrame, y: np.ndarray, censored: np.ndarray, r: np.ndarray
     ) -> tuple[lgb.LGBMRegressor, np.ndarray]:
         """The trees boost log mu from a log-linear start in `offset` columns (fitted by the
         same censored likelihood), so that a rare effect such as a festival starts where the
-        data puts it on average instead of where the shrunken trees would leave it."""
+        data puts it on average instead of where the shrunken trees would leave it, and a row
+        beyond the history's range follows the main effects' trend."""
 
         def objective(y_true: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return negbin.grad_hess(f + base, y, r, censored)
@@ -203,7 +240,8 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.feature_names_ = [c for c in X.columns if c not in ID_COLUMNS]
         X = X[self.feature_names_]
         self.categories_ = sorted(X["category"].astype(str).unique()) if "category" in X else []
-        self.offset_columns_ = [c for c in self.offset if c in X]
+        self.offset_columns_ = [c for c in self.offset if _offset_spec(c)[1] in X]
+        self._fit_offset_scaling(X)
         if time is not None:
             t = pd.Series(np.asarray(time)).rank(method="first").to_numpy()
             late = t > (1.0 - self.holdout) * len(y)
@@ -300,6 +338,13 @@ class EmpiricalQuantileDemand:
 
     def predict_quantiles(self, X: pd.DataFrame) -> np.ndarray:
         return _monotone(self._table(X)[:, :-1])
+
+
+def _offset_spec(spec: str) -> tuple[bool, str]:
+    """("log1p:name" or "name") -> (take log1p, column name)."""
+    if spec.startswith("log1p:"):
+        return True, spec[len("log1p:") :]
+    return False, spec
 
 
 def _sku_key(X: pd.DataFrame) -> pd.Index:

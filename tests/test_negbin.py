@@ -153,3 +153,25 @@ def test_fitted_size_learns_the_mean_of_heavily_censored_wide_demand():
         raw[fitted] = (m.predict_mean(X) / m.scale_).mean() / mu.mean()
     assert raw[False] < 0.9  # learnt at the working size: well short of demand
     assert abs(raw[True] - 1.0) < 0.08
+
+
+def test_log_offset_recovers_a_log_linear_effect_and_flags_blank_history():
+    # log mu = 1 + 0.8 log(1 + x) where x is known, and 2.5 (a level apart) where x is blank:
+    # the log-linear start finds the slope on the log1p scale and the blank rows' own level
+    rng = np.random.default_rng(1)
+    n = 4000
+    x = rng.gamma(2.0, 10.0, n)
+    blank = rng.random(n) < 0.25
+    log_mu = np.where(blank, 2.5, 1.0 + 0.8 * np.log1p(x))
+    y = rng.negative_binomial(5.0, 5.0 / (5.0 + np.exp(log_mu)))
+    X = pd.DataFrame({"x": np.where(blank, np.nan, x), "z": rng.normal(size=n)})
+    m = LGBMNegBinDemand(n_estimators=1, learning_rate=1e-6, holdout=0.0, offset=("log1p:x",))
+    m.fit(X, y)
+    assert m.offset_columns_ == ["log1p:x"]
+    slope = m.offset_theta_[1] / m.offset_spread_[0]
+    assert slope == pytest.approx(0.8, abs=0.05)
+    design = m._offset_design(X)
+    assert design.shape[1] == 3  # intercept, standardised log1p(x), blank flag
+    fitted = design @ m.offset_theta_
+    assert fitted[blank].mean() == pytest.approx(2.5, abs=0.05)
+    assert fitted[~blank] == pytest.approx(1.0 + 0.8 * np.log1p(x[~blank]), abs=0.1)
