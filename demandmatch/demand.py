@@ -175,10 +175,10 @@ class LGBMNegBinDemand(_LGBMSettings):
     def _fit_offset_scaling(self, X: pd.DataFrame) -> None:
         """Centre and scale of each offset column, and which ones need a missing flag."""
         v = self._offset_values(X)
-        self.offset_center_ = np.nan_to_num(np.nanmean(v, axis=0)) if v.size else np.zeros(0)
-        spread = np.nanstd(v, axis=0) if v.size else np.zeros(0)
-        self.offset_spread_ = np.where(np.nan_to_num(spread) > 1e-12, spread, 1.0)
-        self.offset_missing_ = np.isnan(v).any(axis=0) if v.size else np.zeros(0, bool)
+        self.offset_center_ = np.nan_to_num(np.nanmean(v, axis=0))
+        spread = np.nan_to_num(np.nanstd(v, axis=0))
+        self.offset_spread_ = np.where(spread > 1e-12, spread, 1.0)
+        self.offset_missing_ = np.isnan(v).any(axis=0)
 
     def _offset_design(self, X: pd.DataFrame) -> np.ndarray:
         """Intercept, standardised offset columns (blank at their mean) and a flag per column

@@ -18,17 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
-from pathlib import Path
 
 import pandas as pd
-from bench_demo import score_forecast
+from bench_demo import demo_world, score_forecast
 
 from demandmatch import forecast as forecast_module
 from demandmatch.config import load_config
-from demandmatch.contract import load_tables
 from demandmatch.forecast import forecast_demand, make_demand_model
-from demandmatch.simulate import load_truth, simulate_world, write_world
 
 
 def revealing(build, truth: pd.DataFrame, names: list[str]):
@@ -45,11 +41,8 @@ def revealing(build, truth: pd.DataFrame, names: list[str]):
     return build_with_truth
 
 
-def run(seed: int, names: list[str], model_params: dict, config) -> dict[str, float]:
-    world = simulate_world(seed, "demo")
-    with tempfile.TemporaryDirectory() as d:
-        tables = load_tables(write_world(world, Path(d)), config.timezone)
-        truth = load_truth(Path(d))
+def run(tables, truth: pd.DataFrame, names: list[str], model_params: dict, config):
+    """Scores of the forecast made with the true `names` revealed."""
     original = forecast_module.build_features
     forecast_module.build_features = revealing(original, truth, names)
     try:
@@ -68,6 +61,7 @@ def run(seed: int, names: list[str], model_params: dict, config) -> dict[str, fl
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--size", default="demo")
     ap.add_argument(
         "--reveal",
         nargs="+",
@@ -79,10 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(None, {"tracking": {"enabled": False}})
     params = json.loads(args.model)
     out = []
-    for variant in args.reveal:
-        names = [n for n in variant.split(",") if n]
-        for seed in args.seeds:
-            row = run(seed, names, params, config)
+    for seed in args.seeds:
+        tables, truth = demo_world(seed, args.size, config)
+        for variant in args.reveal:
+            names = [n for n in variant.split(",") if n]
+            row = run(tables, truth, names, params, config)
             out.append({"revealed": variant or "(nothing)", "seed": seed, **row})
             print(f"{variant or '(nothing)'} seed {seed}: {row}", file=sys.stderr)
     df = pd.DataFrame(out)

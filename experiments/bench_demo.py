@@ -156,14 +156,18 @@ def score_plan(items, skus, truth_surv, order_qty, allocation) -> dict[str, floa
     return {"profit": float(out["expected_profit"].sum()), "leftover_cost": float(waste)}
 
 
+def demo_world(seed: int, size: str, config):
+    """(tables, truth) of a simulated world, read back through the contract's loader."""
+    world = simulate_world(seed, size)
+    with tempfile.TemporaryDirectory() as tmp:
+        tables = load_tables(write_world(world, Path(tmp)), config.timezone)
+        return tables, load_truth(Path(tmp))
+
+
 def run_seed(seed: int, size: str, config) -> dict[str, float]:
     row: dict[str, float] = {"seed": seed}
     t0 = time.perf_counter()
-    world = simulate_world(seed, size)
-    with tempfile.TemporaryDirectory() as tmp:
-        data = write_world(world, Path(tmp))
-        tables = load_tables(data, config.timezone)
-        truth = load_truth(Path(tmp))
+    tables, truth = demo_world(seed, size, config)
     row["simulate_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     fc = forecast_demand(tables, config)

@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import argparse
 import resource
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_demo import demo_world
 
 from demandmatch.backtest import history_end, rolling_origins, run_backtest
 from demandmatch.config import load_config
-from demandmatch.contract import load_tables
 from demandmatch.demand import EmpiricalQuantileDemand
 from demandmatch.forecast import make_demand_model
-from demandmatch.simulate import load_truth, simulate_world, write_world
 
 LEADS = ["origin", "72h", "24h", "6h"]
 
@@ -60,11 +57,7 @@ def festival_origins(tables, config, days_before: int) -> list[pd.Timestamp]:
 def run_seed(
     seed: int, size: str, n_origins: int, compare: bool, config, festivals: bool = False
 ) -> list[dict]:
-    world = simulate_world(seed, size)
-    with tempfile.TemporaryDirectory() as tmp:
-        data = write_world(world, Path(tmp))
-        tables = load_tables(data, config.timezone)
-        truth = load_truth(Path(tmp))
+    tables, truth = demo_world(seed, size, config)
     origins = rolling_origins(tables, n_origins, 7, 7)
     if festivals:
         origins = festival_origins(tables, config, 6)
