@@ -31,6 +31,9 @@ class ModelConfig(BaseModel):
     n_jobs: int = 2
     censoring: bool = True  # lgbm_negbin: sold-out rows are lower bounds on demand
     holdout: float = Field(0.2, gt=0, lt=1)  # lgbm_negbin: latest share that fits the spread
+    # lgbm_negbin: prior spread (log scale) of the SKU, brand, streamer and stream random effects
+    # of the log-linear start; 0 leaves them out
+    effect_sd: float = Field(0.5, ge=0)
 
 
 class ServiceLevels(BaseModel):

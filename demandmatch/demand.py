@@ -10,17 +10,20 @@ from typing import Protocol
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from . import negbin
 from .distributions import quantiles_negbin, survival_negbin
 from .schema import QUANTILE_LEVELS
 
-ID_COLUMNS = ("stream_id", "sku_id")  # identify a row; never used as model inputs
+# identify a row or group rows (the random effects below); never used as tree inputs
+ID_COLUMNS = ("stream_id", "sku_id", "streamer_id", "brand")
 LEAD_BUCKETS = (12.0, 48.0, 120.0)  # hours before the stream: dispersion differs across them
 # the log-linear start of the NB mean: main effects that hold across streamers and SKUs, so that
 # a row beyond the history's range (a bigger streamer, a deeper discount, a festival) follows
 # their trend where trees alone would stay flat; "log1p:name" takes log(1 + name), a blank value
-# (no history yet) gets its own level
+# (no history yet, no video yet) gets its own level. video_reach, the log projected reach of the
+# stream's videos, carries the stream's hype; log_followers, next to it, what is usual for its size
 OFFSET_COLUMNS = (
     "festival_runup",
     "log_followers",
@@ -30,7 +33,22 @@ OFFSET_COLUMNS = (
     "slot",
     "duration_min",
     "lineup_size",
+    "video_reach",
 )
+# random effects of the log-linear start, each a group of rows sharing these columns: a SKU's own
+# popularity, its brand's, a streamer's pull and taste for a category, and each past stream's
+# own level (its hype). Shrunk toward 0 by a normal prior, so that a level seen a few times
+# counts a little and a new SKU or streamer gets its brand's or the average. The stream's effect
+# is fitted so that the others are not confused with the hype of the streams they happened to
+# be in, and left out of the trees' start: an upcoming stream's is unknown
+RANDOM_EFFECTS = (
+    "merchant_id+sku_id",
+    "merchant_id+brand",
+    "streamer_id",
+    "streamer_id+category",
+    "stream_id",
+)
+EVENT_EFFECT = "stream_id"
 
 
 class DemandModel(Protocol):
@@ -143,6 +161,8 @@ class LGBMNegBinDemand(_LGBMSettings):
         working_size: float = 3.0,
         offset: Sequence[str] = OFFSET_COLUMNS,
         fitted_size: bool = True,
+        random_effects: Sequence[str] = RANDOM_EFFECTS,
+        effect_sd: float = 0.5,
     ) -> None:
         super().__init__(
             levels,
@@ -162,6 +182,8 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.working_size = working_size
         self.offset = tuple(offset)
         self.fitted_size = fitted_size
+        self.random_effects = tuple(random_effects)
+        self.effect_sd = effect_sd
 
     def _offset_values(self, X: pd.DataFrame) -> np.ndarray:
         """The offset columns as a (rows, columns) array: "log1p:name" is log(1 + name)."""
@@ -189,25 +211,82 @@ class LGBMNegBinDemand(_LGBMSettings):
         flags = blank[:, self.offset_missing_].astype(float)
         return np.column_stack([np.ones(len(X)), z, flags])
 
+    def _effect_keys(self, keys: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The group level of every row, per random effect whose columns are present."""
+        out = {}
+        for spec in self.random_effects:
+            cols = spec.split("+")
+            if all(c in keys for c in cols):
+                key = keys[cols[0]].astype(str)
+                for c in cols[1:]:
+                    key = key + "\x1f" + keys[c].astype(str)
+                out[spec] = key.to_numpy()
+        return out
+
+    def _effect_matrix(
+        self, levels: dict[str, pd.Index], keys: dict[str, np.ndarray], skip: str | None = None
+    ) -> sparse.csr_matrix:
+        """Rows x all levels, 1 where a row belongs to a level (unseen levels: no column)."""
+        blocks, n = [], len(next(iter(keys.values()))) if keys else 0
+        for spec, idx in levels.items():
+            code = idx.get_indexer(keys[spec]) if spec != skip else np.full(n, -1)
+            hit = code >= 0
+            blocks.append(
+                sparse.csr_matrix(
+                    (np.ones(hit.sum()), (np.flatnonzero(hit), code[hit])), shape=(n, len(idx))
+                )
+            )
+        return sparse.hstack(blocks).tocsr() if blocks else sparse.csr_matrix((n, 0))
+
     def _booster(
-        self, X: pd.DataFrame, y: np.ndarray, censored: np.ndarray, r: np.ndarray
-    ) -> tuple[lgb.LGBMRegressor, np.ndarray]:
-        """The trees boost log mu from a log-linear start in `offset` columns (fitted by the
-        same censored likelihood), so that a rare effect such as a festival starts where the
-        data puts it on average instead of where the shrunken trees would leave it, and a row
-        beyond the history's range follows the main effects' trend."""
+        self,
+        X: pd.DataFrame,
+        keys: dict[str, np.ndarray],
+        y: np.ndarray,
+        censored: np.ndarray,
+        r: np.ndarray,
+        copies: float,
+    ) -> tuple[lgb.LGBMRegressor, np.ndarray, dict[str, pd.Index]]:
+        """The trees boost log mu from a log-linear start in `offset` columns and random
+        effects (fitted by the same censored likelihood), so that a rare effect such as a
+        festival starts where the data puts it on average instead of where the shrunken trees
+        would leave it, a row beyond the history's range follows the main effects' trend, and a
+        SKU's or streamer's level is read net of the hype of the streams it was seen in.
+        `copies`: rows per past outcome (one per training lead), which scales the prior so that
+        repeating an outcome does not make it count more against the prior."""
 
         def objective(y_true: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return negbin.grad_hess(f + base, y, r, censored)
 
         design = self._offset_design(X)
-        theta = negbin.fit_log_linear(design, y, r, censored)
-        base = design @ theta
+        levels = {spec: pd.Index(pd.unique(k)) for spec, k in keys.items()}
+        if self.effect_sd <= 0:
+            levels = {}
+        p = design.shape[1]
+        if levels:
+            effects = self._effect_matrix(levels, keys)
+            penalty = copies / self.effect_sd**2
+            theta = negbin.fit_log_linear(design, y, r, censored, effects, penalty)
+            base = design @ theta[:p] + self._effect_matrix(levels, keys, EVENT_EFFECT) @ theta[p:]
+        else:
+            theta = negbin.fit_log_linear(design, y, r, censored)
+            base = design @ theta
         model = lgb.LGBMRegressor(objective=objective, **self._params())
-        return model.fit(X, y), theta
+        return model.fit(X, y), theta, levels
 
-    def _log_mean(self, model: lgb.LGBMRegressor, theta: np.ndarray, X: pd.DataFrame):
-        return model.predict(X, raw_score=True) + self._offset_design(X) @ theta
+    def _log_mean(
+        self,
+        model: lgb.LGBMRegressor,
+        theta: np.ndarray,
+        levels: dict[str, pd.Index],
+        X: pd.DataFrame,
+        keys: dict[str, np.ndarray],
+    ) -> np.ndarray:
+        design = self._offset_design(X)
+        f = model.predict(X, raw_score=True) + design @ theta[: design.shape[1]]
+        if levels:
+            f = f + self._effect_matrix(levels, keys, EVENT_EFFECT) @ theta[design.shape[1] :]
+        return f
 
     def _design(self, X: pd.DataFrame) -> np.ndarray:
         cols = [np.ones(len(X))]
@@ -238,6 +317,10 @@ class LGBMNegBinDemand(_LGBMSettings):
         if not self.censoring:
             cens = np.zeros(len(y), bool)
         self.feature_names_ = [c for c in X.columns if c not in ID_COLUMNS]
+        keys = self._effect_keys(X)
+        copies = 1.0  # rows per past outcome: one per training lead
+        if "stream_id" in X and "sku_id" in X:
+            copies = len(X) / max(len(X.drop_duplicates(["stream_id", "sku_id"])), 1)
         X = X[self.feature_names_]
         self.categories_ = sorted(X["category"].astype(str).unique()) if "category" in X else []
         self.offset_columns_ = [c for c in self.offset if _offset_spec(c)[1] in X]
@@ -250,8 +333,10 @@ class LGBMNegBinDemand(_LGBMSettings):
         design = self._design(X)
         r0 = np.full(len(y), self.working_size)
         if late.any() and (~late).sum() >= 2 * self.min_child_samples:
-            early_model, early_theta = self._booster(X[~late], y[~late], cens[~late], r0[~late])
-            mu_late = np.exp(self._log_mean(early_model, early_theta, X[late]))
+            early = self._booster(
+                X[~late], _rows(keys, ~late), y[~late], cens[~late], r0[~late], copies
+            )
+            mu_late = np.exp(self._log_mean(*early, X[late], _rows(keys, late)))
             # boosted trees shrink log mu toward the middle, and exp of a noisy log mean is
             # low on average: rescale to the held-out demand (sold-out rows at E[D | D >= y])
             first = negbin.Dispersion(self.dispersion_ridge).fit(
@@ -275,14 +360,17 @@ class LGBMNegBinDemand(_LGBMSettings):
         # D >= units sold; how far above it the mean lies depends on the assumed spread, so the
         # final trees learn at the size measured on held-out rows, not the working size
         r_final = self.dispersion_.size(design) if self.fitted_size else r0
-        self.mean_model_, self.offset_theta_ = self._booster(X, y, cens, r_final)
+        self.mean_model_, self.offset_theta_, self.effect_levels_ = self._booster(
+            X, keys, y, cens, r_final, copies
+        )
         self.n_censored_ = int(cens.sum())
         return self
 
     def predict_distribution(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(mean, size) of the negative binomial demand of each row."""
+        keys = self._effect_keys(X)
         X = X[self.feature_names_]
-        f = self._log_mean(self.mean_model_, self.offset_theta_, X)
+        f = self._log_mean(self.mean_model_, self.offset_theta_, self.effect_levels_, X, keys)
         mean = np.exp(np.clip(f, -30.0, 30.0)) * self.scale_
         return mean, self.dispersion_.size(self._design(X))
 
@@ -338,6 +426,10 @@ class EmpiricalQuantileDemand:
 
     def predict_quantiles(self, X: pd.DataFrame) -> np.ndarray:
         return _monotone(self._table(X)[:, :-1])
+
+
+def _rows(keys: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    return {spec: k[mask] for spec, k in keys.items()}
 
 
 def _offset_spec(spec: str) -> tuple[bool, str]:

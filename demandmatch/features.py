@@ -16,6 +16,7 @@ import pandas as pd
 
 from .config import Festival
 from .tables import Tables
+from .video_reach import projected_reach
 
 CATEGORICAL = ("category", "merchant_id")
 HISTORY_WINDOW = 5  # "recent" = the last this many past streams
@@ -58,18 +59,30 @@ def build_features(
         raise ValueError(f"no cutoff given for stream {missing}")
     source = (lineup if history is None else history).drop_duplicates(["stream_id", "sku_id"])
     past = _past_outcomes(source)
-    feats = rows[["stream_id", "sku_id"]].copy()
+    feats = rows[["stream_id", "sku_id", "streamer_id", "brand"]].copy()  # keys, not inputs
     feats = feats.join(_static_features(rows, tables, festivals, timezone))
-    feats = feats.join(_video_features(rows, tables.video_traffic))
+    video = tables.video_traffic
+    if not video.empty:
+        video = video.assign(log_reach=np.log1p(projected_reach(video)["reach"]))
+    feats = feats.join(_video_features(rows, video))
     feats = feats.join(_history(rows, past, ["merchant_id", "sku_id"], "sku"))
     feats = feats.join(_history(rows, past, ["category"], "cat"))
     feats = feats.join(_history(rows, past, ["brand"], "brand"))
     feats = feats.join(_history(rows, _stream_totals(past), ["streamer_id"], "streamer"))
     feats = feats.join(_history(rows, past, ["streamer_id", "category"], "streamer_cat"))
     feats["views_per_follower"] = feats["video_views"] / (rows["followers"] + 1.0)
-    usual = _usual_video_views(rows, tables.video_traffic, past)
     per_video = np.log1p(feats["video_views"] / feats["video_n"].where(feats["video_n"] > 0))
-    feats["video_views_vs_usual"] = per_video - usual
+    if not video.empty:
+        final = video.sort_values("observed_at").groupby("video_id").tail(1)
+        views = np.log1p(final.groupby("stream_id")["views"].mean())
+        reach = final.groupby("stream_id")["log_reach"].mean()
+        feats["video_views_vs_usual"] = per_video - _usual_per_streamer(rows, views, past)
+        feats["video_reach_vs_usual"] = feats["video_reach"] - _usual_per_streamer(
+            rows, reach, past
+        )
+    else:
+        feats["video_views_vs_usual"] = np.nan
+        feats["video_reach_vs_usual"] = np.nan
     feats["cold_sku"] = feats["sku_n_past"].eq(0)
     feats["cold_streamer"] = feats["streamer_n_past"].eq(0)
     for col in CATEGORICAL:
@@ -211,15 +224,13 @@ def _history(rows: pd.DataFrame, events: pd.DataFrame, keys: list[str], name: st
     return out
 
 
-def _usual_video_views(rows: pd.DataFrame, video: pd.DataFrame, past: pd.DataFrame) -> pd.Series:
-    """Mean log final views per video over the streamer's streams that ended by the cutoff:
-    what this streamer's videos usually reach, so that today's views read as hype."""
+def _usual_per_streamer(rows: pd.DataFrame, per_stream: pd.Series, past: pd.DataFrame) -> pd.Series:
+    """Mean of a per-stream video measure (stream_id -> value, from each video's last snapshot)
+    over the streamer's streams that ended by the cutoff: what this streamer's videos usually
+    reach, so that today's traffic reads as hype."""
     out = pd.Series(np.nan, index=rows.index)
-    if video.empty:
-        return out
-    final = video.groupby(["stream_id", "video_id"])["views"].max().groupby(level=0).mean()
     ends = past.drop_duplicates("stream_id").set_index("stream_id")[["streamer_id", "end_time"]]
-    ev = ends.join(np.log1p(final).rename("v"), how="inner").dropna(subset=["streamer_id"])
+    ev = ends.join(per_stream.rename("v"), how="inner").dropna(subset=["streamer_id"])
     if ev.empty:
         return out
     ev = ev.sort_values("end_time")
@@ -250,9 +261,11 @@ def _video_features(rows: pd.DataFrame, video: pd.DataFrame) -> pd.DataFrame:
         "video_hours_before",
         "video_sku_views",
         "video_sku_n",
+        "video_reach",
     ]
     out = pd.DataFrame(0.0, index=rows.index, columns=names)
     out["video_hours_before"] = np.nan
+    out["video_reach"] = np.nan
     if video.empty:
         return out
     cut = rows[["stream_id", "cutoff", "start_time"]].drop_duplicates(["stream_id", "cutoff"])
@@ -282,6 +295,7 @@ def _video_features(rows: pd.DataFrame, video: pd.DataFrame) -> pd.DataFrame:
         video_shares=("shares", "sum"),
         video_views_per_hour=("rate", "sum"),
         video_hours_before=("hours_before", "max"),
+        video_reach=("log_reach", "mean"),
     )
     per_sku = (
         last.dropna(subset=["sku_id"])
@@ -292,7 +306,8 @@ def _video_features(rows: pd.DataFrame, video: pd.DataFrame) -> pd.DataFrame:
     s.index = rows.index
     k = per_sku.reindex(pd.MultiIndex.from_frame(rows[["stream_id", "cutoff", "sku_id"]]))
     k.index = rows.index
-    out.update(s.fillna({c: 0.0 for c in s.columns if c != "video_hours_before"}))
-    out["video_hours_before"] = s["video_hours_before"]
+    blank = ["video_hours_before", "video_reach"]  # no video: unknown, not zero
+    out.update(s.fillna({c: 0.0 for c in s.columns if c not in blank}))
+    out[blank] = s[blank]
     out[["video_sku_views", "video_sku_n"]] = k.fillna(0.0).to_numpy()
     return out

@@ -15,7 +15,7 @@ also absorbs the mean model's own error.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize, sparse, special, stats
 
 _H = 1e-3  # step in log mu for the numerical Hessian of censored rows
 _MIN_HESS = 1e-6
@@ -139,22 +139,39 @@ class Dispersion:
 
 
 def fit_log_linear(
-    design: np.ndarray, y: np.ndarray, r: np.ndarray, censored: np.ndarray
+    design: np.ndarray,
+    y: np.ndarray,
+    r: np.ndarray,
+    censored: np.ndarray,
+    effects: sparse.spmatrix | None = None,
+    effect_penalty: np.ndarray | None = None,
 ) -> np.ndarray:
-    """theta of log mu = design @ theta by censored NB maximum likelihood at sizes r (the first
-    column is the intercept; it starts at log mean y)."""
+    """theta of log mu = design @ theta[:p] (+ effects @ theta[p:]) by censored NB maximum
+    likelihood at sizes r (the first column is the intercept; it starts at log mean y).
+
+    `effects` (rows x levels, 0/1) are random effects, group levels such as one SKU or one
+    stream: their coefficients carry the ridge penalty 0.5 x effect_penalty x b^2 (a normal
+    prior of variance 1 / effect_penalty on the scale of the summed log-likelihood), so that a
+    level seen a few times is shrunk toward its group's mean, and an unseen one sits at it."""
     y = np.asarray(y, dtype=float)
     n = max(len(y), 1)
-    theta0 = np.zeros(design.shape[1])
+    p = design.shape[1]
+    theta0 = np.zeros(p)
     theta0[0] = np.log(max(y.mean(), 1e-6))
-    if design.shape[1] == 1:
+    if p == 1 and effects is None:
         return theta0
+    full = design if effects is None else sparse.hstack([design, effects]).tocsr()
+    pen = np.zeros(full.shape[1])
+    if effects is not None:
+        pen[p:] = np.broadcast_to(np.asarray(effect_penalty, dtype=float), (effects.shape[1],))
+        theta0 = np.append(theta0, np.zeros(effects.shape[1]))
+    full_t = full.T.tocsr() if sparse.issparse(full) else full.T
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        f = np.clip(design @ theta, -30.0, 30.0)
-        value = -loglik(y, np.exp(f), r, censored).sum() / n
+        f = np.clip(full @ theta, -30.0, 30.0)
+        value = -loglik(y, np.exp(f), r, censored).sum() + 0.5 * np.sum(pen * theta**2)
         grad, _ = grad_hess(f, y, r, censored)
-        return float(value), design.T @ grad / n
+        return float(value) / n, (full_t @ grad + pen * theta) / n
 
     res = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B")
     return res.x if np.isfinite(res.x).all() else theta0

@@ -175,3 +175,72 @@ def test_log_offset_recovers_a_log_linear_effect_and_flags_blank_history():
     fitted = design @ m.offset_theta_
     assert fitted[blank].mean() == pytest.approx(2.5, abs=0.05)
     assert fitted[~blank] == pytest.approx(1.0 + 0.8 * np.log1p(x[~blank]), abs=0.1)
+
+
+def _one_hot(codes: np.ndarray, n_levels: int):
+    from scipy import sparse
+
+    return sparse.csr_matrix(
+        (np.ones(len(codes)), (np.arange(len(codes)), codes)), (len(codes), n_levels)
+    )
+
+
+def test_random_effects_recover_group_levels_and_shrink_the_thinly_seen():
+    rng = np.random.default_rng(7)
+    k, r = 30, 5.0
+    true = rng.normal(0.0, 0.5, k)
+    counts = np.r_[np.full(k - 1, 300), 1]  # the last group is seen once
+    g = np.repeat(np.arange(k), counts)
+    mu = np.exp(1.5 + true[g])
+    y = rng.negative_binomial(r, r / (r + mu)).astype(float)
+    y[-1] = 60.0  # its one outcome is far above the rest: exp(1.5) x 13
+    stock = np.quantile(y, 0.8)
+    sold, censored = np.minimum(y, stock), y >= stock
+    design = np.ones((len(y), 1))
+    theta = negbin.fit_log_linear(design, sold, np.full(len(y), r), censored, _one_hot(g, k), 4.0)
+    est = theta[1:] + theta[0] - 1.5
+    assert np.abs(est[:-1] - true[:-1]).max() < 0.15  # 300 rows each: close to the truth
+    assert theta[-1] < 0.5 * np.log(60.0 / np.exp(1.5))  # one row: pulled well toward 0
+    # a prior with no room leaves only the shared level
+    flat = negbin.fit_log_linear(design, sold, np.full(len(y), r), censored, _one_hot(g, k), 1e9)
+    assert np.abs(flat[1:]).max() < 1e-3
+
+
+def test_stream_effect_keeps_a_sku_level_apart_from_the_hype_of_its_streams():
+    # SKUs a and b are equally popular, but a is only ever shown in loud (high-hype) streams
+    # and b in quiet ones; filler SKUs appear in every stream and reveal each stream's hype
+    rng = np.random.default_rng(11)
+    n_streams, r = 400, 20.0
+    hype = rng.normal(0.0, 0.5, n_streams)
+    loud = hype > 0
+    rows = []
+    for s in range(n_streams):
+        rows += [(s, 0 if loud[s] else 1)] + [(s, j) for j in (2, 3, 4, 5)]
+    s, k = np.array(rows).T
+    mu = np.exp(2.0 + hype[s])
+    y = rng.negative_binomial(r, r / (r + mu)).astype(float)
+    X = pd.DataFrame(
+        {
+            "stream_id": s.astype(str),
+            "sku_id": k.astype(str),
+            "merchant_id": pd.Categorical(["m"] * len(y)),
+            "x": rng.normal(size=len(y)),
+        }
+    )
+    kw = dict(n_estimators=1, learning_rate=1e-6, holdout=0.0, offset=(), effect_sd=1.0)
+    with_stream = LGBMNegBinDemand(**kw).fit(X, y)
+    sku_only = LGBMNegBinDemand(random_effects=("merchant_id+sku_id",), **kw).fit(X, y)
+
+    def sku_gap(m: LGBMNegBinDemand) -> float:
+        levels = m.effect_levels_["merchant_id+sku_id"]
+        b = m.offset_theta_[1 : 1 + len(levels)]
+        return float(b[levels.get_loc("m\x1f0")] - b[levels.get_loc("m\x1f1")])
+
+    assert abs(sku_gap(with_stream)) < 0.1
+    assert sku_gap(sku_only) > 0.6  # the loud streams' hype is taken for a's popularity
+    # an upcoming stream's own effect is unknown: a and b then get the same forecast
+    new = X.iloc[:2].assign(stream_id="new", sku_id=["0", "1"])
+    mean = with_stream.predict_mean(new)
+    assert mean[0] / mean[1] == pytest.approx(1.0, abs=0.1)
+    off = LGBMNegBinDemand(**{**kw, "effect_sd": 0.0}).fit(X, y)
+    assert off.effect_levels_ == {} and len(off.offset_theta_) == 1
