@@ -6,8 +6,11 @@ distribution (exact expected pinball loss and coverage under the truth, not one 
 Then plan with the engine's forecast, with the truth (oracle), with a point forecast (stock =
 median), with the naive rule (stock = 1.2 x mean past units sold per stream) and with the
 hype-blind truth (the true distribution with the stream's hidden hype integrated out: the best
-any forecaster can do without reading the hype from the short videos), and score every plan's
-expected profit and leftover cost under the true distribution.
+any forecaster can do without reading the hype from the short videos), with the video-horizon
+truth (the hype known exactly for the streams that had a video published by the as-of time and
+integrated out for the others, which no video tells of yet: a ceiling no forecaster made at the
+as-of time can pass) and score every plan's expected profit and leftover cost under the true
+distribution.
 
     python experiments/bench_demo.py --seeds 0 1 2 [--size demo]
 """
@@ -33,7 +36,7 @@ from demandmatch.distributions import quantiles_negbin, survival_negbin
 from demandmatch.evaluation import expected_pinball_negbin
 from demandmatch.outcomes import expected_outcomes
 from demandmatch.pipeline import DemandForecast, forecast_demand, optimiser_inputs, plan_stock
-from demandmatch.schema import QUANTILE_LEVELS
+from demandmatch.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
 from demandmatch.simulate import HYPE_SD, POP_SD, load_truth, simulate_world, write_world
 
 LEVELS = np.array(QUANTILE_LEVELS)
@@ -64,6 +67,25 @@ def hype_blind(t: pd.DataFrame, nodes: int = 9) -> tuple[list[np.ndarray], np.nd
     read the hype from the short videos."""
     sd = np.full(len(t), HYPE_SD)
     return blind(t, t["log_hype"].to_numpy(), t["hype_center"].to_numpy(), sd, nodes)
+
+
+def video_horizon(
+    t: pd.DataFrame, has_video: np.ndarray, nodes: int = 9
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """As hype_blind, but the hype is known exactly on rows whose stream had a video by the
+    as-of time: more than any reading of the videos gives, so a ceiling for the plan's forecast,
+    whose far streams have no video yet."""
+    hv = np.asarray(has_video, dtype=bool)
+    hype = t["log_hype"].to_numpy()
+    center = np.where(hv, hype, t["hype_center"].to_numpy())
+    return blind(t, hype, center, np.where(hv, 0.0, HYPE_SD), nodes)
+
+
+def has_video(tables, stream_ids: pd.Series, as_of: pd.Timestamp) -> np.ndarray:
+    """Whether each stream had a video snapshot observed by as_of."""
+    v = tables.video_traffic
+    seen = set(v.loc[v["observed_at"] <= as_of, "stream_id"])
+    return stream_ids.isin(seen).to_numpy()
 
 
 def cold_blind(
@@ -192,6 +214,16 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
         row["blind_bias"] = float(blind_mean.sum() / mu.sum() - 1.0)
         if cold.any():
             row["blind_cold_pinball_ratio"] = float(blind_loss[cold].mean() / oracle[cold].mean())
+        hv = has_video(tables, tf["stream_id"], fc.as_of)
+        q_vh = video_horizon(tf, hv)[1]
+        vh_loss = expected_pinball_negbin(q_vh, LEVELS, mu, size).mean(axis=1)
+        row["horizon_pinball_ratio"] = float(vh_loss.mean() / oracle.mean())
+        row["video_rows"] = float(hv.mean())
+        if hv.any():  # rows whose stream had a video by the as-of time: what videos can gain
+            q_fc = fc.forecasts[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)
+            fc_loss = expected_pinball_negbin(q_fc, LEVELS, mu, size).mean(axis=1)
+            row["fc_video_pinball_ratio"] = float(fc_loss[hv].mean() / oracle[hv].mean())
+            row["blind_video_pinball_ratio"] = float(blind_loss[hv].mean() / oracle[hv].mean())
     if tf["log_host"].notna().all():
         cold_sku, cold_host = (fc.lineup[c].to_numpy() for c in ("cold_sku", "cold_streamer"))
         q_floor = cold_blind(tf, cold_sku, cold_host)[1]
@@ -211,6 +243,8 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
     plans["oracle"] = plan_stock(fc, tables, config, survival=truth_surv)
     if t["log_hype"].notna().all():
         plans["hype-blind"] = plan_stock(fc, tables, config, survival=hype_blind(t)[0])
+        hv = has_video(tables, t["stream_id"], fc.as_of)
+        plans["video-horizon"] = plan_stock(fc, tables, config, survival=video_horizon(t, hv)[0])
     median = [np.ones(int(round(v))) for v in fc.forecasts["q50"]]
     plans["median"] = plan_stock(fc, tables, config, survival=median)
     for name, res in plans.items():
@@ -256,6 +290,13 @@ def main(argv: list[str] | None = None) -> int:
         r["no-history ref cold/oracle"] = df["floor_cold_pinball_ratio"]
     if "blind_pinball_ratio" in df:
         r["hype-blind pinball/oracle"] = df["blind_pinball_ratio"]
+    if "horizon_pinball_ratio" in df:
+        r["video-horizon pinball/oracle"] = df["horizon_pinball_ratio"]
+        r["pinball/video-horizon"] = r["pinball/oracle"] / df["horizon_pinball_ratio"]
+        r["rows with a video"] = df["video_rows"]
+    if "fc_video_pinball_ratio" in df:
+        r["on them: pinball/oracle"] = df["fc_video_pinball_ratio"]
+        r["on them: hype-blind/oracle"] = df["blind_video_pinball_ratio"]
     r["cov q10-q90"] = df["fc_coverage_10_90"]
     r["naive cov"] = df["naive_coverage_10_90"]
     r["bias of mean"] = df["fc_bias_mean"]
@@ -265,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     if "hype_blind_profit" in df:
         r["hype-blind profit/oracle"] = df["hype_blind_profit"] / df["oracle_profit"]
         r["profit/hype-blind"] = df["engine_profit"] / df["hype_blind_profit"]
+    if "video_horizon_profit" in df:
+        r["video-horizon profit/oracle"] = df["video_horizon_profit"] / df["oracle_profit"]
+        r["profit/video-horizon"] = df["engine_profit"] / df["video_horizon_profit"]
     r["profit/naive"] = df["engine_profit"] / df["naive_profit"]
     r["profit/median-plan"] = df["engine_profit"] / df["median_profit"]
     r["naive profit/oracle"] = df["naive_profit"] / df["oracle_profit"]

@@ -11,7 +11,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
 
-from bench_demo import LEVELS, blind, cold_blind  # noqa: E402
+from bench_demo import LEVELS, blind, cold_blind, hype_blind, video_horizon  # noqa: E402
 
 from demandmatch.distributions import quantiles_negbin  # noqa: E402
 
@@ -71,3 +71,15 @@ def test_cold_blind_adds_only_the_unknown_parts() -> None:
     _, q_avg = cold_blind(t, cold_sku, warm, nodes=21)
     _, q_avg_warm = cold_blind(t, warm, warm, nodes=21)
     assert q_avg[0, -1] - q_avg[0, 0] > q_avg_warm[0, -1] - q_avg_warm[0, 0]
+
+
+def test_video_horizon_knows_the_hype_only_where_a_video_was_out() -> None:
+    t = _rows()
+    true_q = quantiles_negbin(t["mean"], t["size"], LEVELS)
+    everywhere = np.ones(len(t), bool)
+    assert np.array_equal(video_horizon(t, everywhere)[1], true_q)
+    assert np.array_equal(video_horizon(t, ~everywhere)[1], hype_blind(t)[1])
+    some = np.array([True, False, True, False])
+    q = video_horizon(t, some)[1]
+    assert np.array_equal(q[some], true_q[some])
+    assert np.array_equal(q[~some], hype_blind(t)[1][~some])
