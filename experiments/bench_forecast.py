@@ -8,6 +8,7 @@ Optionally (--compare) the multi-quantile LightGBM on the first seed, which is h
 distribution model was chosen.
 
     python experiments/bench_forecast.py --seeds 0 1 2 [--origins 3] [--compare] [--festivals]
+        [--skip-uncensored]
 
 With --festivals the origins sit 6 days before each festival in the history instead, so the
 windows cover the run-ups (the plan horizon of the demo worlds covers Double 11).
@@ -55,7 +56,13 @@ def festival_origins(tables, config, days_before: int) -> list[pd.Timestamp]:
 
 
 def run_seed(
-    seed: int, size: str, n_origins: int, compare: bool, config, festivals: bool = False
+    seed: int,
+    size: str,
+    n_origins: int,
+    compare: bool,
+    config,
+    festivals: bool = False,
+    uncensored: bool = True,
 ) -> list[dict]:
     tables, truth = demo_world(seed, size, config)
     origins = rolling_origins(tables, n_origins, 7, 7)
@@ -67,6 +74,8 @@ def run_seed(
         "naive": EmpiricalQuantileDemand,
         "no-censoring": lambda: make_demand_model(config, censoring=False),
     }
+    if not uncensored:
+        del variants["no-censoring"]
     if compare:
         q_config = config.model_copy(
             update={"model": config.model.model_copy(update={"name": "lgbm_quantile"})}
@@ -100,13 +109,26 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="origins 6 days before each past festival instead of the end of history",
     )
+    ap.add_argument(
+        "--skip-uncensored",
+        action="store_true",
+        help="leave out the model without the censoring fix (a full second fit per origin)",
+    )
     args = ap.parse_args(argv)
     config = load_config(args.config, {"tracking": {"enabled": False}})
     rows = []
     for i, seed in enumerate(args.seeds):
         t0 = time.perf_counter()
         compare = args.compare and i == 0
-        rows += run_seed(seed, args.size, args.origins, compare, config, args.festivals)
+        rows += run_seed(
+            seed,
+            args.size,
+            args.origins,
+            compare,
+            config,
+            args.festivals,
+            uncensored=not args.skip_uncensored,
+        )
         print(f"seed {seed}: {time.perf_counter() - t0:.0f}s", flush=True)
     df = pd.DataFrame(rows)
     eng = df[df["model"] == "engine"].set_index(["seed", "lead"])
