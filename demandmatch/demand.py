@@ -212,24 +212,24 @@ class LGBMNegBinDemand(_LGBMSettings):
         return np.column_stack([np.ones(len(X)), z, flags])
 
     def _effect_keys(self, keys: pd.DataFrame) -> dict[str, np.ndarray]:
-        """The group level of every row, per random effect whose columns are present."""
-        out = {}
-        for spec in self.random_effects:
-            cols = spec.split("+")
-            if all(c in keys for c in cols):
-                key = keys[cols[0]].astype(str)
-                for c in cols[1:]:
-                    key = key + "\x1f" + keys[c].astype(str)
-                out[spec] = key.to_numpy()
-        return out
+        """The group level of every row, per random effect whose columns are present (none
+        when effect_sd is 0)."""
+        if self.effect_sd <= 0:
+            return {}
+        groups = [spec.split("+") for spec in self.random_effects]
+        return {
+            "+".join(cols): _group_key(keys, cols).to_numpy()
+            for cols in groups
+            if all(c in keys for c in cols)
+        }
 
     def _effect_matrix(
-        self, levels: dict[str, pd.Index], keys: dict[str, np.ndarray], skip: str | None = None
+        self, levels: dict[str, pd.Index], keys: dict[str, np.ndarray], n: int
     ) -> sparse.csr_matrix:
         """Rows x all levels, 1 where a row belongs to a level (unseen levels: no column)."""
-        blocks, n = [], len(next(iter(keys.values()))) if keys else 0
+        blocks = []
         for spec, idx in levels.items():
-            code = idx.get_indexer(keys[spec]) if spec != skip else np.full(n, -1)
+            code = idx.get_indexer(keys[spec])
             hit = code >= 0
             blocks.append(
                 sparse.csr_matrix(
@@ -260,17 +260,10 @@ class LGBMNegBinDemand(_LGBMSettings):
 
         design = self._offset_design(X)
         levels = {spec: pd.Index(pd.unique(k)) for spec, k in keys.items()}
-        if self.effect_sd <= 0:
-            levels = {}
-        p = design.shape[1]
-        if levels:
-            effects = self._effect_matrix(levels, keys)
-            penalty = copies / self.effect_sd**2
-            theta = negbin.fit_log_linear(design, y, r, censored, effects, penalty)
-            base = design @ theta[:p] + self._effect_matrix(levels, keys, EVENT_EFFECT) @ theta[p:]
-        else:
-            theta = negbin.fit_log_linear(design, y, r, censored)
-            base = design @ theta
+        effects = self._effect_matrix(levels, keys, len(X)) if levels else None
+        penalty = copies / self.effect_sd**2 if levels else None
+        theta = negbin.fit_log_linear(design, y, r, censored, effects, penalty)
+        base = design @ theta[: design.shape[1]] + _known_effects(effects, theta, levels)
         model = lgb.LGBMRegressor(objective=objective, **self._params())
         return model.fit(X, y), theta, levels
 
@@ -284,9 +277,9 @@ class LGBMNegBinDemand(_LGBMSettings):
     ) -> np.ndarray:
         design = self._offset_design(X)
         f = model.predict(X, raw_score=True) + design @ theta[: design.shape[1]]
-        if levels:
-            f = f + self._effect_matrix(levels, keys, EVENT_EFFECT) @ theta[design.shape[1] :]
-        return f
+        if not levels:
+            return f
+        return f + _known_effects(self._effect_matrix(levels, keys, len(X)), theta, levels)
 
     def _design(self, X: pd.DataFrame) -> np.ndarray:
         cols = [np.ones(len(X))]
@@ -428,6 +421,22 @@ class EmpiricalQuantileDemand:
         return _monotone(self._table(X)[:, :-1])
 
 
+def _known_effects(
+    effects: sparse.csr_matrix | None, theta: np.ndarray, levels: dict[str, pd.Index]
+) -> np.ndarray | float:
+    """The random effects' part of log mu (theta's tail) but the stream's own, which an
+    upcoming stream does not have: 0 without random effects."""
+    if effects is None:
+        return 0.0
+    b = theta[len(theta) - effects.shape[1] :].copy()
+    at = 0
+    for spec, idx in levels.items():
+        if spec == EVENT_EFFECT:
+            b[at : at + len(idx)] = 0.0
+        at += len(idx)
+    return effects @ b
+
+
 def _rows(keys: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
     return {spec: k[mask] for spec, k in keys.items()}
 
@@ -439,8 +448,16 @@ def _offset_spec(spec: str) -> tuple[bool, str]:
     return False, spec
 
 
+def _group_key(X: pd.DataFrame, cols: Sequence[str]) -> pd.Index:
+    """One string per row joining the values of `cols`."""
+    key = X[cols[0]].astype(str)
+    for c in cols[1:]:
+        key = key + "\x1f" + X[c].astype(str)
+    return pd.Index(key)
+
+
 def _sku_key(X: pd.DataFrame) -> pd.Index:
-    return pd.Index(X["merchant_id"].astype(str) + "\x1f" + X["sku_id"].astype(str))
+    return _group_key(X, ["merchant_id", "sku_id"])
 
 
 MODELS = {
