@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import optimize, sparse, special, stats
+from scipy.sparse import linalg as sparse_linalg
 
-_H = 1e-3  # step in log mu for the numerical Hessian of censored rows
 _MIN_HESS = 1e-6
 
 
@@ -38,8 +38,13 @@ def loglik(y: np.ndarray, mu: np.ndarray, r: np.ndarray, censored: np.ndarray) -
     return out
 
 
-def _censored_grad(s: np.ndarray, mu: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """d/df of -log P(D >= s), f = log mu, using dF(k)/dmu = -(k + r) P(D = k) / (r + mu)."""
+def _censored_grad_hess(
+    s: np.ndarray, mu: np.ndarray, r: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """First and second derivative in f = log mu of -log P(D >= s). With k = s - 1,
+    rho = P(D = k) / P(D > k) and a = mu (k + r) / (r + mu), dF(k)/dmu = -(k + r) P(D = k) /
+    (r + mu) gives g = -a rho, and d log P(D = k) / df = r (k - mu) / (r + mu), d a / df =
+    a r / (r + mu) give h = g (r (1 + k - mu) / (r + mu) + g): one tail probability per row."""
     p = _p(mu, r)
     k = s - 1.0
     with np.errstate(invalid="ignore"):
@@ -48,7 +53,8 @@ def _censored_grad(s: np.ndarray, mu: np.ndarray, r: np.ndarray) -> np.ndarray:
     tail = np.log(p) - np.log1p(-np.minimum(p, 1.0 - 1e-12))
     log_ratio = np.where(np.isfinite(log_ratio), log_ratio, tail)
     ratio = np.where(s > 0, np.exp(np.minimum(log_ratio, 50.0)), 0.0)  # P(D >= 0) = 1
-    return -mu * (k + r) / (r + mu) * ratio
+    g = -mu * (k + r) / (r + mu) * ratio
+    return g, g * (r * (1.0 + k - mu) / (r + mu) + g)
 
 
 def grad_hess(
@@ -65,10 +71,7 @@ def grad_hess(
     hess /= mu + r
     if censored.any():
         c = censored
-        g0 = _censored_grad(y[c], mu[c], r[c])
-        g1 = _censored_grad(y[c], mu[c] * np.exp(_H), r[c])
-        grad[c] = g0
-        hess[c] = (g1 - g0) / _H
+        grad[c], hess[c] = _censored_grad_hess(y[c], mu[c], r[c])
     return grad, np.maximum(hess, _MIN_HESS)
 
 
@@ -144,7 +147,9 @@ def fit_log_linear(
     r: np.ndarray,
     censored: np.ndarray,
     effects: sparse.spmatrix | None = None,
-    effect_penalty: np.ndarray | None = None,
+    effect_penalty: np.ndarray | float | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 100,
 ) -> np.ndarray:
     """theta of log mu = design @ theta[:p] (+ effects @ theta[p:]) by censored NB maximum
     likelihood at sizes r (the first column is the intercept; it starts at log mean y).
@@ -152,26 +157,58 @@ def fit_log_linear(
     `effects` (rows x levels, 0/1) are random effects, group levels such as one SKU or one
     stream: their coefficients carry the ridge penalty 0.5 x effect_penalty x b^2 (a normal
     prior of variance 1 / effect_penalty on the scale of the summed log-likelihood), so that a
-    level seen a few times is shrunk toward its group's mean, and an unseen one sits at it."""
+    level seen a few times is shrunk toward its group's mean, and an unseen one sits at it.
+
+    Damped Newton: the Hessian X' diag(h) X + penalty is sparse (a row touches its design
+    columns and one level per effect), each step solves it by conjugate gradients with a
+    diagonal preconditioner, and a backtracking line search keeps every step downhill. Stops
+    when the Newton decrement per row falls below `tol` (a handful of steps; a quasi-Newton
+    method needs hundreds over thousands of levels)."""
     y = np.asarray(y, dtype=float)
+    r = np.broadcast_to(np.asarray(r, dtype=float), y.shape)
+    censored = np.asarray(censored, dtype=bool)
     n = max(len(y), 1)
     p = design.shape[1]
-    theta0 = np.zeros(p)
-    theta0[0] = np.log(max(y.mean(), 1e-6))
+    theta = np.zeros(p)
+    theta[0] = np.log(max(y.mean(), 1e-6))
     if p == 1 and effects is None:
-        return theta0
-    full = design if effects is None else sparse.hstack([design, effects]).tocsr()
-    pen = np.zeros(full.shape[1])
+        return theta
+    full = sparse.csr_matrix(design)
+    pen = np.zeros(p)
     if effects is not None:
-        pen[p:] = np.broadcast_to(np.asarray(effect_penalty, dtype=float), (effects.shape[1],))
-        theta0 = np.append(theta0, np.zeros(effects.shape[1]))
-    full_t = full.T.tocsr() if sparse.issparse(full) else full.T
+        full = sparse.hstack([full, effects]).tocsr()
+        levels = np.broadcast_to(np.asarray(effect_penalty, dtype=float), (effects.shape[1],))
+        pen = np.append(pen, levels)
+        theta = np.append(theta, np.zeros(effects.shape[1]))
+    full_t = full.T.tocsr()
+    ridge = pen + 1e-8 * n  # keeps a design column that is all zeros solvable
 
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+    def value(theta: np.ndarray) -> tuple[float, np.ndarray]:
         f = np.clip(full @ theta, -30.0, 30.0)
-        value = -loglik(y, np.exp(f), r, censored).sum() + 0.5 * np.sum(pen * theta**2)
-        grad, _ = grad_hess(f, y, r, censored)
-        return float(value) / n, (full_t @ grad + pen * theta) / n
+        v = -loglik(y, np.exp(f), r, censored).sum() + 0.5 * np.sum(pen * theta**2)
+        return float(v), f
 
-    res = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B")
-    return res.x if np.isfinite(res.x).all() else theta0
+    start = theta
+    current, f = value(theta)
+    for _ in range(max_iter):
+        g, h = grad_hess(f, y, r, censored)
+        grad = full_t @ g + pen * theta
+        hess = (full_t @ sparse.diags(h) @ full + sparse.diags(ridge)).tocsr()
+        precond = sparse.diags(1.0 / hess.diagonal())
+        step, _ = sparse_linalg.cg(hess, -grad, rtol=1e-10, maxiter=1000, M=precond)
+        decrement = -float(grad @ step)
+        if not np.isfinite(decrement) or decrement <= 0:
+            break
+        t = 1.0
+        while True:
+            trial = theta + t * step
+            v, f_trial = value(trial)
+            if v <= current - 1e-4 * t * decrement or t < 1e-10:
+                break
+            t *= 0.5
+        if not np.isfinite(v) or v > current:
+            break
+        theta, current, f = trial, v, f_trial
+        if decrement / n < tol:
+            break
+    return theta if np.isfinite(theta).all() else start
