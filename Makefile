@@ -50,7 +50,7 @@ format: $(STAMP) ## Format the code
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP) ## Forecast and plan quality against the oracle and naive baselines on demo worlds
-	$(BIN)/python experiments/bench_demo.py --seeds 0 1 2
+	$(BIN)/python experiments/bench_demo.py --seeds 0 1 2 3 4 5
 
 bench-scale: $(STAMP) ## Plan solve time, memory and gap to the LP bound at 1k, 10k and 50k SKUs
 	$(BIN)/python experiments/bench_plan_scale.py --sizes 1000 10000 50000

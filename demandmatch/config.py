@@ -34,6 +34,9 @@ class ModelConfig(BaseModel):
     # lgbm_negbin: prior spread (log scale) of the SKU, brand, streamer and stream random effects
     # of the log-linear start; 0 leaves them out
     effect_sd: float = Field(0.5, ge=0)
+    # lgbm_negbin: boosters of the mean, each on its own random rows and columns (seed, seed + 1,
+    # ...), averaged in log mean: one alone moves with its seed
+    bags: int = Field(1, ge=1)
 
 
 class ServiceLevels(BaseModel):

@@ -163,6 +163,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         fitted_size: bool = True,
         random_effects: Sequence[str] = RANDOM_EFFECTS,
         effect_sd: float = 0.5,
+        bags: int = 1,
     ) -> None:
         super().__init__(
             levels,
@@ -184,6 +185,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.fitted_size = fitted_size
         self.random_effects = tuple(random_effects)
         self.effect_sd = effect_sd
+        self.bags = bags
 
     def _offset_values(self, X: pd.DataFrame) -> np.ndarray:
         """The offset columns as a (rows, columns) array: "log1p:name" is log(1 + name)."""
@@ -246,7 +248,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         censored: np.ndarray,
         r: np.ndarray,
         copies: float,
-    ) -> tuple[lgb.LGBMRegressor, np.ndarray, dict[str, pd.Index]]:
+    ) -> tuple[list[lgb.LGBMRegressor], np.ndarray, dict[str, pd.Index]]:
         """The trees boost log mu from a log-linear start in `offset` columns and random
         effects (fitted by the same censored likelihood), so that a rare effect such as a
         festival starts where the data puts it on average instead of where the shrunken trees
@@ -264,19 +266,25 @@ class LGBMNegBinDemand(_LGBMSettings):
         penalty = copies / self.effect_sd**2 if levels else None
         theta = negbin.fit_log_linear(design, y, r, censored, effects, penalty)
         base = design @ theta[: design.shape[1]] + _known_effects(effects, theta, levels)
-        model = lgb.LGBMRegressor(objective=objective, **self._params())
-        return model.fit(X, y), theta, levels
+        models = [
+            lgb.LGBMRegressor(
+                objective=objective, **{**self._params(), "random_state": self.random_state + b}
+            ).fit(X, y)
+            for b in range(self.bags)
+        ]
+        return models, theta, levels
 
     def _log_mean(
         self,
-        model: lgb.LGBMRegressor,
+        models: list[lgb.LGBMRegressor],
         theta: np.ndarray,
         levels: dict[str, pd.Index],
         X: pd.DataFrame,
         keys: dict[str, np.ndarray],
     ) -> np.ndarray:
         design = self._offset_design(X)
-        f = model.predict(X, raw_score=True) + design @ theta[: design.shape[1]]
+        trees = np.mean([m.predict(X, raw_score=True) for m in models], axis=0)
+        f = trees + design @ theta[: design.shape[1]]
         if not levels:
             return f
         return f + _known_effects(self._effect_matrix(levels, keys, len(X)), theta, levels)
@@ -353,7 +361,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         # D >= units sold; how far above it the mean lies depends on the assumed spread, so the
         # final trees learn at the size measured on held-out rows, not the working size
         r_final = self.dispersion_.size(design) if self.fitted_size else r0
-        self.mean_model_, self.offset_theta_, self.effect_levels_ = self._booster(
+        self.mean_models_, self.offset_theta_, self.effect_levels_ = self._booster(
             X, keys, y, cens, r_final, copies
         )
         self.n_censored_ = int(cens.sum())
@@ -363,7 +371,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         """(mean, size) of the negative binomial demand of each row."""
         keys = self._effect_keys(X)
         X = X[self.feature_names_]
-        f = self._log_mean(self.mean_model_, self.offset_theta_, self.effect_levels_, X, keys)
+        f = self._log_mean(self.mean_models_, self.offset_theta_, self.effect_levels_, X, keys)
         mean = np.exp(np.clip(f, -30.0, 30.0)) * self.scale_
         return mean, self.dispersion_.size(self._design(X))
 

@@ -128,7 +128,9 @@ def make_demand_model(config: Config, **overrides: object) -> DemandModel:
         random_state=config.seed,
     )
     params = {
-        "lgbm_negbin": dict(lgbm, censoring=m.censoring, holdout=m.holdout, effect_sd=m.effect_sd),
+        "lgbm_negbin": dict(
+            lgbm, censoring=m.censoring, holdout=m.holdout, effect_sd=m.effect_sd, bags=m.bags
+        ),
         "lgbm_quantile": lgbm,
     }.get(m.name, {})
     return make_model(m.name, **{**params, **overrides})

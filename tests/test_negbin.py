@@ -266,3 +266,22 @@ def test_log_linear_fit_is_stationary_with_random_effects_and_censoring():
     total = np.r_[design.T @ grad, effects.T @ grad] + pen * theta
     assert np.abs(total).max() < 1e-4
     assert theta[1] == pytest.approx(0.4, abs=0.05)
+
+
+def test_bagged_boosters_move_less_with_the_seed_than_one():
+    rng = np.random.default_rng(4)
+    n = 3000
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n)})
+    mu = np.exp(1.5 + 0.5 * X["a"] - 0.3 * X["b"] * X["c"])
+    y = rng.negative_binomial(3.0, 3.0 / (3.0 + mu)).astype(float)
+    kw = dict(n_estimators=60, learning_rate=0.1, subsample=0.5, colsample_bytree=0.67, offset=())
+
+    def seed_gap(bags: int) -> float:
+        a, b = (
+            LGBMNegBinDemand(random_state=s, bags=bags, **kw).fit(X, y, time=np.arange(n))
+            for s in (0, 100)
+        )
+        assert len(a.mean_models_) == bags
+        return float(np.std(np.log(a.predict_mean(X) / b.predict_mean(X))))
+
+    assert seed_gap(4) < 0.7 * seed_gap(1)
