@@ -139,8 +139,8 @@ class LGBMNegBinDemand(_LGBMSettings):
     `holdout` share of the history by a model that never saw it, so that the spread covers the
     mean model's own error as well as the demand's noise. The held-out model learns at a fixed
     `working_size`; with `fitted_size` the final model learns at the measured size. One booster
-    instead of one per quantile; the quantiles and the optimiser's survival curve come from the
-    same distribution.
+    instead of one per quantile (or `bags` of them averaged in log mean); the quantiles and the
+    optimiser's survival curve come from the same distribution.
     """
 
     def __init__(
@@ -270,7 +270,7 @@ class LGBMNegBinDemand(_LGBMSettings):
             lgb.LGBMRegressor(
                 objective=objective, **{**self._params(), "random_state": self.random_state + b}
             ).fit(X, y)
-            for b in range(self.bags)
+            for b in range(max(self.bags, 1))
         ]
         return models, theta, levels
 
