@@ -213,16 +213,16 @@ class LGBMNegBinDemand(_LGBMSettings):
         flags = blank[:, self.offset_missing_].astype(float)
         return np.column_stack([np.ones(len(X)), z, flags])
 
-    def _effect_keys(self, keys: pd.DataFrame) -> dict[str, np.ndarray]:
+    def _effect_keys(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         """The group level of every row, per random effect whose columns are present (none
         when effect_sd is 0)."""
         if self.effect_sd <= 0:
             return {}
         groups = [spec.split("+") for spec in self.random_effects]
         return {
-            "+".join(cols): _group_key(keys, cols).to_numpy()
+            "+".join(cols): _group_key(X, cols).to_numpy()
             for cols in groups
-            if all(c in keys for c in cols)
+            if all(c in X for c in cols)
         }
 
     def _effect_matrix(

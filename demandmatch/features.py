@@ -16,7 +16,6 @@ import pandas as pd
 
 from .config import Festival
 from .tables import Tables
-from .video_reach import projected_reach
 
 CATEGORICAL = ("category", "merchant_id")
 HISTORY_WINDOW = 5  # "recent" = the last this many past streams
@@ -63,7 +62,7 @@ def build_features(
     feats = feats.join(_static_features(rows, tables, festivals, timezone))
     video = tables.video_traffic
     if not video.empty:
-        video = video.assign(log_reach=np.log1p(projected_reach(video)["reach"]))
+        video = video.assign(log_reach=tables.video_log_reach)
     feats = feats.join(_video_features(rows, video))
     feats = feats.join(_history(rows, past, ["merchant_id", "sku_id"], "sku"))
     feats = feats.join(_history(rows, past, ["category"], "cat"))

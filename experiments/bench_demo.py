@@ -203,8 +203,9 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
     oracle = expected_pinball_negbin(quantiles_negbin(mu, size, LEVELS), LEVELS, mu, size)
     oracle = oracle.mean(axis=1)
     cold = fc.forecasts["cold_start"].to_numpy(dtype=bool)
+    ceilings = {}  # name -> survival curves of each row: the plans these truths make
     if tf["log_hype"].notna().all():
-        q_blind = hype_blind(tf)[1]
+        ceilings["hype-blind"], q_blind = hype_blind(tf)
         blind_loss = expected_pinball_negbin(q_blind, LEVELS, mu, size).mean(axis=1)
         row["blind_pinball_ratio"] = float(blind_loss.mean() / oracle.mean())
         # the bias a forecaster blind to the hype must have on this horizon: what the hype of
@@ -215,7 +216,7 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
         if cold.any():
             row["blind_cold_pinball_ratio"] = float(blind_loss[cold].mean() / oracle[cold].mean())
         hv = has_video(tables, tf["stream_id"], fc.as_of)
-        q_vh = video_horizon(tf, hv)[1]
+        ceilings["video-horizon"], q_vh = video_horizon(tf, hv)
         vh_loss = expected_pinball_negbin(q_vh, LEVELS, mu, size).mean(axis=1)
         row["horizon_pinball_ratio"] = float(vh_loss.mean() / oracle.mean())
         row["video_rows"] = float(hv.mean())
@@ -235,16 +236,17 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
     row["naive_coverage_10_90"] = sb["coverage_10_90"]
 
     items, skus, merchants = optimiser_inputs(fc, tables)
-    t = items[["stream_id", "sku_id"]].merge(truth, on=["stream_id", "sku_id"], how="left")
-    truth_surv = survival_negbin(t["mean"].to_numpy(), t["size"].to_numpy())
+    # the optimiser's items are the forecast's rows, in the same order
+    assert (
+        items[["stream_id", "sku_id"]].to_numpy() == tf[["stream_id", "sku_id"]].to_numpy()
+    ).all()
+    truth_surv = survival_negbin(mu, size)
     t0 = time.perf_counter()
     plans = {"engine": plan_stock(fc, tables, config)}
     row["plan_s"] = time.perf_counter() - t0
     plans["oracle"] = plan_stock(fc, tables, config, survival=truth_surv)
-    if t["log_hype"].notna().all():
-        plans["hype-blind"] = plan_stock(fc, tables, config, survival=hype_blind(t)[0])
-        hv = has_video(tables, t["stream_id"], fc.as_of)
-        plans["video-horizon"] = plan_stock(fc, tables, config, survival=video_horizon(t, hv)[0])
+    for name, surv in ceilings.items():
+        plans[name] = plan_stock(fc, tables, config, survival=surv)
     median = [np.ones(int(round(v))) for v in fc.forecasts["q50"]]
     plans["median"] = plan_stock(fc, tables, config, survival=median)
     for name, res in plans.items():

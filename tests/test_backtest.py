@@ -82,7 +82,7 @@ def test_backtest_covers_every_lead_and_never_uses_outcomes_after_the_cutoff(tin
     items = tables.stream_items.copy()
     inside = items["stream_id"].isin(window["stream_id"])
     items.loc[inside, "units_sold"] = items.loc[inside, "units_sold"] * 10 + 7
-    changed = type(tables)(**{**tables.__dict__, "stream_items": items})
+    changed = type(tables)(**{**tables.as_dict(), "stream_items": items})
     again = run_backtest(changed, config, origin, 7, truth=truth)
     a = res.rows[res.rows["lead"] == "origin"]["mean"].to_numpy()
     b = again.rows[again.rows["lead"] == "origin"]["mean"].to_numpy()
