@@ -37,6 +37,9 @@ class ModelConfig(BaseModel):
     # lgbm_negbin: boosters of the mean, each on its own random rows and columns (seed, seed + 1,
     # ...), averaged in log mean: one alone moves with its seed
     bags: int = Field(1, ge=1)
+    # lgbm_negbin: the held-out model's rounds as a share of n_estimators, at a learning rate
+    # raised to match (it only measures the spread and the scale of the mean)
+    holdout_rounds: float = Field(0.25, gt=0, le=1)
 
 
 class ServiceLevels(BaseModel):

@@ -138,7 +138,8 @@ class LGBMNegBinDemand(_LGBMSettings):
     the category, how far ahead the forecast is made and cold start, fitted on the latest
     `holdout` share of the history by a model that never saw it, so that the spread covers the
     mean model's own error as well as the demand's noise. The held-out model learns at a fixed
-    `working_size`; with `fitted_size` the final model learns at the measured size. One booster
+    `working_size`, in `holdout_rounds` of the rounds at a learning rate raised to match; with
+    `fitted_size` the final model learns at the measured size. One booster
     instead of one per quantile (or `bags` of them averaged in log mean); the quantiles and the
     optimiser's survival curve come from the same distribution.
     """
@@ -164,6 +165,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         random_effects: Sequence[str] = RANDOM_EFFECTS,
         effect_sd: float = 0.5,
         bags: int = 1,
+        holdout_rounds: float = 0.25,
     ) -> None:
         super().__init__(
             levels,
@@ -186,6 +188,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.random_effects = tuple(random_effects)
         self.effect_sd = effect_sd
         self.bags = bags
+        self.holdout_rounds = holdout_rounds
 
     def _offset_values(self, X: pd.DataFrame) -> np.ndarray:
         """The offset columns as a (rows, columns) array: "log1p:name" is log(1 + name)."""
@@ -248,6 +251,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         censored: np.ndarray,
         r: np.ndarray,
         copies: float,
+        rounds: float = 1.0,
     ) -> tuple[list[lgb.LGBMRegressor], np.ndarray, dict[str, pd.Index]]:
         """The trees boost log mu from a log-linear start in `offset` columns and random
         effects (fitted by the same censored likelihood), so that a rare effect such as a
@@ -266,9 +270,13 @@ class LGBMNegBinDemand(_LGBMSettings):
         penalty = copies / self.effect_sd**2 if levels else None
         theta = negbin.fit_log_linear(design, y, r, censored, effects, penalty)
         base = design @ theta[: design.shape[1]] + _known_effects(effects, theta, levels)
+        params = self._params()
+        if rounds != 1.0:  # the same way in fewer, longer steps
+            n = max(int(round(self.n_estimators * rounds)), 1)
+            params.update(n_estimators=n, learning_rate=self.learning_rate * self.n_estimators / n)
         models = [
             lgb.LGBMRegressor(
-                objective=objective, **{**self._params(), "random_state": self.random_state + b}
+                objective=objective, **{**params, "random_state": self.random_state + b}
             ).fit(X, y)
             for b in range(max(self.bags, 1))
         ]
@@ -335,7 +343,13 @@ class LGBMNegBinDemand(_LGBMSettings):
         r0 = np.full(len(y), self.working_size)
         if late.any() and (~late).sum() >= 2 * self.min_child_samples:
             early = self._booster(
-                X[~late], _rows(keys, ~late), y[~late], cens[~late], r0[~late], copies
+                X[~late],
+                _rows(keys, ~late),
+                y[~late],
+                cens[~late],
+                r0[~late],
+                copies,
+                self.holdout_rounds,
             )
             mu_late = np.exp(self._log_mean(*early, X[late], _rows(keys, late)))
             # boosted trees shrink log mu toward the middle, and exp of a noisy log mean is

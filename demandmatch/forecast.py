@@ -129,7 +129,12 @@ def make_demand_model(config: Config, **overrides: object) -> DemandModel:
     )
     params = {
         "lgbm_negbin": dict(
-            lgbm, censoring=m.censoring, holdout=m.holdout, effect_sd=m.effect_sd, bags=m.bags
+            lgbm,
+            censoring=m.censoring,
+            holdout=m.holdout,
+            effect_sd=m.effect_sd,
+            bags=m.bags,
+            holdout_rounds=m.holdout_rounds,
         ),
         "lgbm_quantile": lgbm,
     }.get(m.name, {})

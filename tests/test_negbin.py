@@ -285,3 +285,27 @@ def test_bagged_boosters_move_less_with_the_seed_than_one():
         return float(np.std(np.log(a.predict_mean(X) / b.predict_mean(X))))
 
     assert seed_gap(4) < 0.7 * seed_gap(1)
+
+
+def test_held_out_model_in_fewer_longer_steps_still_measures_the_spread(monkeypatch):
+    rng = np.random.default_rng(5)
+    n = 6000
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    mu = np.exp(1.5 + 0.6 * X["a"] - 0.4 * X["b"])
+    y = rng.negative_binomial(3.0, 3.0 / (3.0 + mu)).astype(float)
+    grown = []
+    booster = LGBMNegBinDemand._booster
+
+    def spy(self, *args, **kw):
+        models, theta, levels = booster(self, *args, **kw)
+        grown.append([(m.n_estimators, m.learning_rate) for m in models])
+        return models, theta, levels
+
+    monkeypatch.setattr(LGBMNegBinDemand, "_booster", spy)
+    kw = dict(n_estimators=80, learning_rate=0.05, num_leaves=7, n_jobs=1, offset=())
+    m = LGBMNegBinDemand(holdout_rounds=0.25, **kw).fit(X, y, time=np.arange(n))
+    held_out, final = grown
+    assert held_out == [(20, pytest.approx(0.2))]  # a quarter of the rounds, 4x the step
+    assert final == [(80, pytest.approx(0.05))]
+    size = m.dispersion_.size(m._design(X))
+    assert size.mean() == pytest.approx(3.0, rel=0.25)
