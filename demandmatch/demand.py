@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import sparse
 
 from . import negbin
-from .distributions import quantiles_negbin, survival_negbin
+from .distributions import quantiles_negbin_mixed, survival_negbin_mixed
 from .schema import QUANTILE_LEVELS
 
 # identify a row or group rows (the random effects below); never used as tree inputs
@@ -49,6 +49,9 @@ RANDOM_EFFECTS = (
     "stream_id",
 )
 EVENT_EFFECT = "stream_id"
+# a row whose SKU (or brand) level was never seen has its log mean uncertain by effect_sd per
+# unseen level: its demand is the NB mixed over that lognormal mean, with a longer right tail
+PRODUCT_EFFECTS = ("merchant_id+sku_id", "merchant_id+brand")
 
 
 class DemandModel(Protocol):
@@ -297,6 +300,14 @@ class LGBMNegBinDemand(_LGBMSettings):
             return f
         return f + _known_effects(self._effect_matrix(levels, keys, len(X)), theta, levels)
 
+    def _level_spread(self, levels: dict[str, pd.Index], keys: dict[str, np.ndarray], n: int):
+        """Log spread of each row's mean from its unseen SKU and brand levels (0 when seen)."""
+        var = np.zeros(n)
+        for spec in PRODUCT_EFFECTS:
+            if spec in levels:
+                var += self.effect_sd**2 * (levels[spec].get_indexer(keys[spec]) < 0)
+        return np.sqrt(var)
+
     def _design(self, X: pd.DataFrame) -> np.ndarray:
         cols = [np.ones(len(X))]
         if "category" in X:
@@ -351,17 +362,19 @@ class LGBMNegBinDemand(_LGBMSettings):
                 copies,
                 self.holdout_rounds,
             )
-            mu_late = np.exp(self._log_mean(*early, X[late], _rows(keys, late)))
+            keys_late = _rows(keys, late)
+            sd_late = self._level_spread(early[2], keys_late, int(late.sum()))
+            mu_late = np.exp(self._log_mean(*early, X[late], keys_late) + 0.5 * sd_late**2)
             # boosted trees shrink log mu toward the middle, and exp of a noisy log mean is
             # low on average: rescale to the held-out demand (sold-out rows at E[D | D >= y])
             first = negbin.Dispersion(self.dispersion_ridge).fit(
-                design[late], y[late], mu_late, cens[late]
+                design[late], y[late], mu_late, cens[late], sd_late
             )
             r_late = first.size(design[late])
             y_late = np.where(cens[late], negbin.impute_mean(y[late], mu_late, r_late), y[late])
             self.scale_ = float(np.clip(y_late.sum() / max(mu_late.sum(), 1e-9), 0.5, 2.0))
             self.dispersion_ = negbin.Dispersion(self.dispersion_ridge).fit(
-                design[late], y[late], mu_late * self.scale_, cens[late]
+                design[late], y[late], mu_late * self.scale_, cens[late], sd_late
             )
         else:
             self.scale_ = 1.0
@@ -381,24 +394,26 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.n_censored_ = int(cens.sum())
         return self
 
-    def predict_distribution(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, size) of the negative binomial demand of each row."""
+    def predict_distribution(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mean, size, level spread) of each row's demand: a negative binomial whose mean is
+        lognormal with that log spread (0 where the SKU and brand were seen)."""
         keys = self._effect_keys(X)
+        sd = self._level_spread(self.effect_levels_, keys, len(X))
         X = X[self.feature_names_]
         f = self._log_mean(self.mean_models_, self.offset_theta_, self.effect_levels_, X, keys)
-        mean = np.exp(np.clip(f, -30.0, 30.0)) * self.scale_
-        return mean, self.dispersion_.size(self._design(X))
+        mean = np.exp(np.clip(f + 0.5 * sd**2, -30.0, 30.0)) * self.scale_
+        return mean, self.dispersion_.size(self._design(X)), sd
 
     def predict_mean(self, X: pd.DataFrame) -> np.ndarray:
         return self.predict_distribution(X)[0]
 
     def predict_quantiles(self, X: pd.DataFrame) -> np.ndarray:
-        mean, size = self.predict_distribution(X)
-        return _monotone(quantiles_negbin(mean, size, np.asarray(self.levels)))
+        mean, size, sd = self.predict_distribution(X)
+        return _monotone(quantiles_negbin_mixed(mean, size, sd, np.asarray(self.levels)))
 
     def predict_survival(self, X: pd.DataFrame) -> list[np.ndarray]:
         """P(D >= u), u = 1, 2, ... per row: what the optimiser plans on."""
-        return survival_negbin(*self.predict_distribution(X))
+        return survival_negbin_mixed(*self.predict_distribution(X))
 
 
 class EmpiricalQuantileDemand:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+MIXTURE_NODES = 21  # Gauss-Hermite nodes of a lognormal mean
+
 N_GRID = 200  # quantile levels used to represent a forecast distribution
 
 
@@ -80,6 +82,55 @@ def survival_negbin(mean: np.ndarray, size: np.ndarray, tail: float = 1e-7) -> l
 def quantiles_negbin(mean: np.ndarray, size: np.ndarray, levels: np.ndarray) -> np.ndarray:
     n, p = negbin_params(mean, size)
     return stats.nbinom.ppf(np.asarray(levels)[None, :], n[:, None], p[:, None])
+
+
+def lognormal_nodes(
+    mean: np.ndarray | float, sd: np.ndarray | float, nodes: int = MIXTURE_NODES
+) -> tuple[np.ndarray, np.ndarray]:
+    """Means and weights of the Gauss-Hermite nodes of mu = m exp(sd Z), Z standard normal,
+    with E[mu] = mean (so m = mean exp(-sd^2 / 2), the median)."""
+    z, w = np.polynomial.hermite_e.hermegauss(nodes)
+    return mean * np.exp(sd * z - 0.5 * sd * sd), w / w.sum()
+
+
+def survival_negbin_mixed(
+    mean: np.ndarray, size: np.ndarray, sd: np.ndarray, tail: float = 1e-7
+) -> list[np.ndarray]:
+    """P(D >= u), u = 1.., for D ~ NB(mu, size) whose mean mu is itself lognormal around
+    `mean` with log spread `sd` (a new SKU's unknown level); E[D] = mean. sd = 0: the NB."""
+    mean, size = np.asarray(mean, dtype=float), np.asarray(size, dtype=float)
+    sd = np.broadcast_to(np.asarray(sd, dtype=float), mean.shape)
+    out = survival_negbin(np.where(sd > 0, 0.0, mean), size, tail)
+    for i in np.flatnonzero((sd > 0) & (mean > 0)):
+        mu, w = lognormal_nodes(mean[i], sd[i])
+        p = size[i] / (size[i] + mu)
+        u = np.arange(0, _mixture_top(w, size[i], p, tail))
+        out[i] = w @ stats.nbinom.sf(u[None, :], size[i], p[:, None])
+    return out
+
+
+def _mixture_top(w: np.ndarray, size: float, p: np.ndarray, tail: float) -> int:
+    """A count past which every node adds at most `tail` to the mixture's survival (a far
+    node of tiny weight would otherwise stretch the curve to many times the mean)."""
+    share = np.minimum(tail / np.maximum(w, 1e-300), 1.0)
+    return int(np.nanmax(np.maximum(stats.nbinom.isf(share, size, p), 0.0))) + 1
+
+
+def quantiles_negbin_mixed(
+    mean: np.ndarray, size: np.ndarray, sd: np.ndarray, levels: np.ndarray
+) -> np.ndarray:
+    """Quantiles (smallest k with P(D <= k) >= level) of the mixture of survival_negbin_mixed."""
+    mean, size = np.asarray(mean, dtype=float), np.asarray(size, dtype=float)
+    sd = np.broadcast_to(np.asarray(sd, dtype=float), mean.shape)
+    levels = np.asarray(levels, dtype=float)
+    q = quantiles_negbin(mean, size, levels)
+    for i in np.flatnonzero((sd > 0) & (mean > 0)):
+        mu, w = lognormal_nodes(mean[i], sd[i])
+        p = size[i] / (size[i] + mu)
+        top = _mixture_top(w, size[i], p, (1.0 - levels.max()) / (10 * len(w)))
+        cdf = w @ stats.nbinom.cdf(np.arange(0, top + 1)[None, :], size[i], p[:, None])
+        q[i] = np.minimum(np.searchsorted(cdf, levels - 1e-12), top)
+    return q
 
 
 def expected_demand(survival: list[np.ndarray]) -> np.ndarray:

@@ -18,6 +18,8 @@ import numpy as np
 from scipy import optimize, sparse, special, stats
 from scipy.sparse import linalg as sparse_linalg
 
+from .distributions import lognormal_nodes
+
 _MIN_HESS = 1e-6
 
 
@@ -35,6 +37,25 @@ def loglik(y: np.ndarray, mu: np.ndarray, r: np.ndarray, censored: np.ndarray) -
     u = ~cens
     out[u] = stats.nbinom.logpmf(y[u], r[u], _p(mu[u], r[u]))
     out[cens] = stats.nbinom.logsf(y[cens] - 1.0, r[cens], _p(mu[cens], r[cens]))
+    return out
+
+
+def loglik_mixed(
+    y: np.ndarray, mean: np.ndarray, r: np.ndarray, censored: np.ndarray, sd: np.ndarray
+) -> np.ndarray:
+    """loglik where the NB mean is lognormal around `mean` with log spread sd (E = mean), by
+    Gauss-Hermite nodes on the rows with sd > 0 (distributions.lognormal_nodes)."""
+    out = loglik(y, mean, r, censored)
+    mixed = np.flatnonzero(np.asarray(sd) > 0)
+    if len(mixed) == 0:
+        return out
+    y, mean, cens = (np.asarray(a)[mixed] for a in (y, mean, censored))
+    r = np.broadcast_to(np.asarray(r, dtype=float), out.shape)[mixed]
+    s = np.asarray(sd, dtype=float)[mixed]
+    mu, w = lognormal_nodes(mean[:, None], s[:, None])  # (rows, nodes)
+    k = mu.shape[1]
+    ll = loglik(np.repeat(y, k), mu.ravel(), np.repeat(r, k), np.repeat(cens, k))
+    out[mixed] = special.logsumexp(ll.reshape(mu.shape) + np.log(w), axis=1)
     return out
 
 
@@ -93,11 +114,19 @@ class Dispersion:
         self.bounds = bounds
 
     def fit(
-        self, design: np.ndarray, y: np.ndarray, mu: np.ndarray, censored: np.ndarray
+        self,
+        design: np.ndarray,
+        y: np.ndarray,
+        mu: np.ndarray,
+        censored: np.ndarray,
+        sd: np.ndarray | None = None,
     ) -> Dispersion:
+        """`sd`: log spread of each row's mean around mu (loglik_mixed); None: none."""
         y = np.asarray(y, dtype=float)
         mu = np.maximum(np.asarray(mu, dtype=float), 1e-9)
         cens = np.asarray(censored, dtype=bool)
+        sd = np.zeros(len(y)) if sd is None else np.asarray(sd, dtype=float)
+        numeric = cens | (sd > 0)  # derivative by central difference
         design = np.asarray(design, dtype=float)
         lo, hi = np.log(self.bounds[0]), np.log(self.bounds[1])
         n = max(len(y), 1)
@@ -105,10 +134,11 @@ class Dispersion:
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
             log_r = np.clip(design @ theta, lo, hi)
             r = np.exp(log_r)
-            ll = loglik(y, mu, r, cens)
-            # d ll / d log r: closed form where observed, central difference where censored
+            ll = loglik_mixed(y, mu, r, cens, sd)
+            # d ll / d log r: closed form where observed, central difference where censored or
+            # mixed
             d = np.empty_like(y)
-            u = ~cens
+            u = ~numeric
             ru, yu, mu_u = r[u], y[u], mu[u]
             d[u] = ru * (
                 special.digamma(yu + ru)
@@ -118,11 +148,11 @@ class Dispersion:
                 - np.log(ru + mu_u)
                 - (ru + yu) / (ru + mu_u)
             )
-            if cens.any():
-                e = 1e-4
-                up = loglik(y[cens], mu[cens], r[cens] * np.exp(e), np.ones(cens.sum(), bool))
-                dn = loglik(y[cens], mu[cens], r[cens] * np.exp(-e), np.ones(cens.sum(), bool))
-                d[cens] = (up - dn) / (2 * e)
+            if numeric.any():
+                e, m = 1e-4, numeric
+                up = loglik_mixed(y[m], mu[m], r[m] * np.exp(e), cens[m], sd[m])
+                dn = loglik_mixed(y[m], mu[m], r[m] * np.exp(-e), cens[m], sd[m])
+                d[m] = (up - dn) / (2 * e)
             pen = 0.5 * self.ridge * np.sum(theta[1:] ** 2)
             value = -ll.sum() / n + pen / n
             grad = -(design.T @ d) / n

@@ -4,9 +4,11 @@ from scipy import stats
 from demandmatch.distributions import (
     quantile_grid,
     quantiles_negbin,
+    quantiles_negbin_mixed,
     survival_from_grid,
     survival_from_quantiles,
     survival_negbin,
+    survival_negbin_mixed,
 )
 from demandmatch.evaluation import (
     bias,
@@ -75,3 +77,32 @@ def test_coverage_and_simple_scores():
     np.testing.assert_allclose(coverage_negbin(np.array([5.0]), np.array([15.0]), mean, size), want)
     assert wape(np.array([10, 10]), np.array([8, 13])) == 0.25
     assert bias(np.array([10, 10]), np.array([8, 13])) == 0.05
+
+
+def _mixture_cdf_by_dense_grid(mean, size, sd, k):
+    """P(D <= k) of the NB mixed over mu = mean exp(sd Z - sd^2 / 2), by a fine rule in Z."""
+    z = np.linspace(-8.0, 8.0, 4001)
+    dens = stats.norm.pdf(z)
+    mu = mean * np.exp(sd * z - 0.5 * sd * sd)
+    cdf = stats.nbinom.cdf(np.asarray(k)[:, None], size, size / (size + mu[None, :]))
+    return np.trapezoid(cdf * dens, z, axis=1) / np.trapezoid(dens, z)
+
+
+def test_lognormal_mixture_matches_a_dense_integral_and_keeps_the_mean():
+    mean, size, sd = np.array([3.0, 40.0, 2.0]), np.array([2.0, 6.0, 4.0]), np.array([0.5, 0.7, 0])
+    surv = survival_negbin_mixed(mean, size, sd)
+    np.testing.assert_allclose([s.sum() for s in surv], mean, rtol=1e-5)
+    np.testing.assert_allclose(surv[2], survival_negbin(mean[2:], size[2:])[0])  # sd 0: the NB
+    for i in (0, 1):
+        k = np.arange(len(surv[i]))
+        exact = 1.0 - _mixture_cdf_by_dense_grid(mean[i], size[i], sd[i], k)
+        np.testing.assert_allclose(surv[i], exact, atol=2e-4)
+    q = quantiles_negbin_mixed(mean, size, sd, LEVELS)
+    for i in (0, 1):
+        cdf = _mixture_cdf_by_dense_grid(mean[i], size[i], sd[i], q[i])
+        below = _mixture_cdf_by_dense_grid(mean[i], size[i], sd[i], q[i] - 1)
+        assert (cdf >= LEVELS - 1e-3).all() and (below < LEVELS + 1e-3).all()
+    # the same mean with an uncertain level: a lower median and a longer right tail
+    plain = quantiles_negbin(mean, size, LEVELS)
+    assert q[1, 3] < plain[1, 3] and q[1, -1] > plain[1, -1]
+    np.testing.assert_array_equal(q[2], plain[2])

@@ -7,7 +7,7 @@ from scipy import stats
 
 from demandmatch import negbin
 from demandmatch.demand import LGBMNegBinDemand
-from demandmatch.distributions import negbin_params
+from demandmatch.distributions import negbin_params, quantiles_negbin_mixed
 
 
 def nll(f, y, r, censored):
@@ -309,3 +309,62 @@ def test_held_out_model_in_fewer_longer_steps_still_measures_the_spread(monkeypa
     assert final == [(80, pytest.approx(0.05))]
     size = m.dispersion_.size(m._design(X))
     assert size.mean() == pytest.approx(3.0, rel=0.25)
+
+
+def test_mixed_likelihood_integrates_the_level_and_the_dispersion_fit_sees_through_it():
+    # sd 0 is the plain NB; sd > 0 matches a dense integral over the lognormal level
+    y, mean, r = np.array([0.0, 4.0, 30.0]), np.array([2.0, 5.0, 9.0]), np.array([3.0, 3.0, 3.0])
+    cens = np.array([False, False, True])
+    np.testing.assert_allclose(
+        negbin.loglik_mixed(y, mean, r, cens, np.zeros(3)), negbin.loglik(y, mean, r, cens)
+    )
+    z = np.linspace(-8.0, 8.0, 4001)
+    dens = stats.norm.pdf(z) / np.trapezoid(stats.norm.pdf(z), z)
+    for i in range(3):
+        mu = mean[i] * np.exp(0.6 * z - 0.18)
+        lik = np.exp(negbin.loglik(np.full(len(z), y[i]), mu, r[i], np.full(len(z), cens[i])))
+        expect = np.log(np.trapezoid(lik * dens, z))
+        assert negbin.loglik_mixed(
+            y[i : i + 1], mean[i : i + 1], r[i : i + 1], cens[i : i + 1], np.array([0.6])
+        )[0] == pytest.approx(expect, abs=1e-6)
+    # demand NB(size 4) around levels that are lognormal (sd 0.5): told the spread, the fit
+    # finds the NB's own size; blind to it, a smaller size absorbs the level's spread
+    rng = np.random.default_rng(11)
+    n = 20000
+    m = np.exp(rng.normal(1.5, 0.3, n))
+    level = m * np.exp(0.5 * rng.normal(size=n) - 0.125)
+    d = rng.negative_binomial(4.0, 4.0 / (4.0 + level)).astype(float)
+    one = np.ones((n, 1))
+    told = negbin.Dispersion().fit(one, d, m, np.zeros(n, bool), np.full(n, 0.5))
+    blind = negbin.Dispersion().fit(one, d, m, np.zeros(n, bool))
+    assert told.size(one[:1])[0] == pytest.approx(4.0, rel=0.1)
+    assert blind.size(one[:1])[0] < 0.6 * 4.0
+
+
+def test_a_new_sku_or_brand_spreads_the_forecast_over_its_unknown_level():
+    rng = np.random.default_rng(12)
+    n = 3000
+    sku = rng.integers(0, 30, n)
+    X = pd.DataFrame(
+        {
+            "sku_id": [f"s{k}" for k in sku],
+            "brand": [f"b{k % 5}" for k in sku],
+            "merchant_id": pd.Categorical(["m"] * n),
+            "x": rng.normal(size=n),
+        }
+    )
+    mu = np.exp(1.0 + 0.3 * X["x"].to_numpy() + rng.normal(0, 0.4, 30)[sku])
+    y = rng.negative_binomial(5.0, 5.0 / (5.0 + mu)).astype(float)
+    sd = 0.5
+    m = LGBMNegBinDemand(n_estimators=30, num_leaves=7, n_jobs=1, offset=(), effect_sd=sd)
+    m.fit(X, y, time=np.arange(n))
+    new = pd.DataFrame(
+        {"sku_id": ["s0", "new", "new2"], "brand": ["b0", "b0", "newb"], "x": 0.0}
+    ).assign(merchant_id=pd.Categorical(["m"] * 3))[X.columns]
+    mean, size, spread = m.predict_distribution(new)
+    np.testing.assert_allclose(spread, [0.0, sd, sd * np.sqrt(2.0)])  # seen; new SKU; new brand
+    # what the optimiser plans on and the quantiles come from that same mixture
+    surv = m.predict_survival(new)
+    np.testing.assert_allclose([s.sum() for s in surv], mean, rtol=1e-4)
+    q = m.predict_quantiles(new)
+    np.testing.assert_array_equal(q, quantiles_negbin_mixed(mean, size, spread, m.levels))
