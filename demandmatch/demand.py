@@ -52,6 +52,8 @@ EVENT_EFFECT = "stream_id"
 # a row whose SKU (or brand) level was never seen has its log mean uncertain by effect_sd per
 # unseen level: its demand is the NB mixed over that lognormal mean, with a longer right tail
 PRODUCT_EFFECTS = ("merchant_id+sku_id", "merchant_id+brand")
+SPREAD_FACTORS = (0.0, 0.5, 1.0, 1.5)  # of effect_sd, chosen on held-out rows
+MIN_SPREAD_ROWS = 100  # held-out rows of new SKUs needed to choose it (else 1)
 
 
 class DemandModel(Protocol):
@@ -300,12 +302,18 @@ class LGBMNegBinDemand(_LGBMSettings):
             return f
         return f + _known_effects(self._effect_matrix(levels, keys, len(X)), theta, levels)
 
-    def _level_spread(self, levels: dict[str, pd.Index], keys: dict[str, np.ndarray], n: int):
-        """Log spread of each row's mean from its unseen SKU and brand levels (0 when seen)."""
-        var = np.zeros(n)
+    def _level_spread(
+        self, levels: dict[str, pd.Index], keys: dict[str, np.ndarray], X: pd.DataFrame
+    ) -> np.ndarray:
+        """Log spread of each row's mean from its unseen SKU and brand levels: effect_sd per
+        unseen level on a SKU with no past stream (`cold_sku`, when present), else 0. A SKU
+        unseen by a held-out model may still have a history in its features."""
+        var = np.zeros(len(X))
         for spec in PRODUCT_EFFECTS:
             if spec in levels:
                 var += self.effect_sd**2 * (levels[spec].get_indexer(keys[spec]) < 0)
+        if "cold_sku" in X:
+            var *= X["cold_sku"].to_numpy(dtype=float) > 0
         return np.sqrt(var)
 
     def _design(self, X: pd.DataFrame) -> np.ndarray:
@@ -363,21 +371,21 @@ class LGBMNegBinDemand(_LGBMSettings):
                 self.holdout_rounds,
             )
             keys_late = _rows(keys, late)
-            sd_late = self._level_spread(early[2], keys_late, int(late.sum()))
-            mu_late = np.exp(self._log_mean(*early, X[late], keys_late) + 0.5 * sd_late**2)
-            # boosted trees shrink log mu toward the middle, and exp of a noisy log mean is
-            # low on average: rescale to the held-out demand (sold-out rows at E[D | D >= y])
-            first = negbin.Dispersion(self.dispersion_ridge).fit(
-                design[late], y[late], mu_late, cens[late], sd_late
-            )
-            r_late = first.size(design[late])
-            y_late = np.where(cens[late], negbin.impute_mean(y[late], mu_late, r_late), y[late])
-            self.scale_ = float(np.clip(y_late.sum() / max(mu_late.sum(), 1e-9), 0.5, 2.0))
-            self.dispersion_ = negbin.Dispersion(self.dispersion_ridge).fit(
-                design[late], y[late], mu_late * self.scale_, cens[late], sd_late
-            )
+            unseen = self._level_spread(early[2], keys_late, X[late])
+            f_late = self._log_mean(*early, X[late], keys_late)
+            # how much of the prior's spread a new SKU's level really has (the features tell
+            # part of it): the factor the held-out likelihood prefers, or the prior's own when
+            # too few held-out rows are new SKUs to tell
+            factors = SPREAD_FACTORS if (unseen > 0).sum() >= MIN_SPREAD_ROWS else (1.0,)
+            fits = [
+                self._held_out_spread(f_late, c * unseen, design[late], y[late], cens[late])
+                for c in factors
+            ]
+            best = int(np.argmax([fit[0] for fit in fits]))
+            _, self.scale_, self.dispersion_ = fits[best]
+            self.spread_factor_ = factors[best]
         else:
-            self.scale_ = 1.0
+            self.scale_, self.spread_factor_ = 1.0, 0.0
             self.dispersion_ = negbin.Dispersion(self.dispersion_ridge).fit(
                 design[:, :1], y, np.full(len(y), max(y.mean(), 1e-6)), cens
             )
@@ -394,12 +402,27 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.n_censored_ = int(cens.sum())
         return self
 
+    def _held_out_spread(
+        self, f: np.ndarray, sd: np.ndarray, design: np.ndarray, y: np.ndarray, cens: np.ndarray
+    ) -> tuple[float, float, negbin.Dispersion]:
+        """(log-likelihood, scale of the mean, dispersion) on held-out rows whose log mean f is
+        uncertain by sd."""
+        mu = np.exp(f + 0.5 * sd**2)
+        # boosted trees shrink log mu toward the middle, and exp of a noisy log mean is
+        # low on average: rescale to the held-out demand (sold-out rows at E[D | D >= y])
+        first = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu, cens, sd)
+        y_mean = np.where(cens, negbin.impute_mean(y, mu, first.size(design)), y)
+        scale = float(np.clip(y_mean.sum() / max(mu.sum(), 1e-9), 0.5, 2.0))
+        disp = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu * scale, cens, sd)
+        ll = negbin.loglik_mixed(y, mu * scale, disp.size(design), cens, sd).sum()
+        return float(ll), scale, disp
+
     def predict_distribution(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mean, size, level spread) of each row's demand: a negative binomial whose mean is
         lognormal with that log spread (0 where the SKU and brand were seen)."""
         keys = self._effect_keys(X)
-        sd = self._level_spread(self.effect_levels_, keys, len(X))
         X = X[self.feature_names_]
+        sd = self.spread_factor_ * self._level_spread(self.effect_levels_, keys, X)
         f = self._log_mean(self.mean_models_, self.offset_theta_, self.effect_levels_, X, keys)
         mean = np.exp(np.clip(f + 0.5 * sd**2, -30.0, 30.0)) * self.scale_
         return mean, self.dispersion_.size(self._design(X)), sd

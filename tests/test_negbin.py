@@ -368,3 +368,30 @@ def test_a_new_sku_or_brand_spreads_the_forecast_over_its_unknown_level():
     np.testing.assert_allclose([s.sum() for s in surv], mean, rtol=1e-4)
     q = m.predict_quantiles(new)
     np.testing.assert_array_equal(q, quantiles_negbin_mixed(mean, size, spread, m.levels))
+
+
+@pytest.mark.parametrize("pop_sd, lo, hi", [(0.0, 0.0, 0.5), (1.0, 1.0, 1.5)])
+def test_held_out_new_skus_choose_how_uncertain_a_new_level_is(pop_sd, lo, hi):
+    # SKUs arrive over time; a SKU's first stream is its cold row. Its level is its brand's
+    # plus a popularity of spread pop_sd: none (new SKUs sit at their brand) or twice the prior
+    rng = np.random.default_rng(13)
+    n_sku, per = 1500, 6
+    arrive = np.sort(rng.random(n_sku))
+    brand_level = rng.normal(0.0, 0.3, 10)
+    level = brand_level[np.arange(n_sku) % 10] + rng.normal(0.0, pop_sd, n_sku)
+    sku = np.repeat(np.arange(n_sku), per)
+    when = arrive[sku] + 0.01 * np.tile(np.arange(per), n_sku)
+    X = pd.DataFrame(
+        {
+            "sku_id": [f"s{k}" for k in sku],
+            "brand": [f"b{k % 10}" for k in sku],
+            "merchant_id": pd.Categorical(["m"] * len(sku)),
+            "cold_sku": np.tile(np.arange(per) == 0, n_sku).astype(float),
+            "x": rng.normal(size=len(sku)),
+        }
+    )
+    mu = np.exp(1.0 + level[sku] + 0.3 * X["x"].to_numpy())
+    y = rng.negative_binomial(5.0, 5.0 / (5.0 + mu)).astype(float)
+    m = LGBMNegBinDemand(n_estimators=40, num_leaves=7, n_jobs=1, offset=(), effect_sd=0.5)
+    m.fit(X, y, time=when)
+    assert lo <= m.spread_factor_ <= hi
