@@ -144,9 +144,10 @@ class LGBMNegBinDemand(_LGBMSettings):
     `holdout` share of the history by a model that never saw it, so that the spread covers the
     mean model's own error as well as the demand's noise. The held-out model learns at a fixed
     `working_size`, in `holdout_rounds` of the rounds at a learning rate raised to match; with
-    `fitted_size` the final model learns at the measured size. One booster
-    instead of one per quantile (or `bags` of them averaged in log mean); the quantiles and the
-    optimiser's survival curve come from the same distribution.
+    `fitted_size` the final model learns at the measured size. One booster instead of one per
+    quantile (or `bags` of them averaged in log mean); the quantiles and the optimiser's
+    survival curve come from the same distribution, mixed over a lognormal mean where a new
+    SKU's level is unknown.
     """
 
     def __init__(
@@ -385,7 +386,7 @@ class LGBMNegBinDemand(_LGBMSettings):
             _, self.scale_, self.dispersion_ = fits[best]
             self.spread_factor_ = factors[best]
         else:
-            self.scale_, self.spread_factor_ = 1.0, 0.0
+            self.scale_, self.spread_factor_ = 1.0, 1.0  # nothing held out: the prior's
             self.dispersion_ = negbin.Dispersion(self.dispersion_ridge).fit(
                 design[:, :1], y, np.full(len(y), max(y.mean(), 1e-6)), cens
             )
