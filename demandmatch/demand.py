@@ -150,6 +150,8 @@ class LGBMNegBinDemand(_LGBMSettings):
     SKU's level is unknown.
     """
 
+    learns_censoring = True  # fit takes censored= (sold-out rows) and time= (the holdout)
+
     def __init__(
         self,
         levels: Sequence[float] = QUANTILE_LEVELS,

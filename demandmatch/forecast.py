@@ -161,11 +161,20 @@ def fit_demand(
     model = make_demand_model(config) if model is None else model
     with timer.stage("demand model", progress):
         y = train["units_sold"].to_numpy(dtype=float)
-        if "censored" in inspect.signature(model.fit).parameters:
+        if learns_censoring(model):
             model.fit(X, y, censored=sold_out(train), time=train["start_time"].to_numpy())
         else:
             model.fit(X, y)
     return FittedDemand(as_of, model, lineup, past, len(train))
+
+
+def learns_censoring(model: DemandModel) -> bool:
+    """Whether the model's fit takes `censored=` and `time=`: its `learns_censoring` says so,
+    else fit's signature (which a wrapper around fit can hide)."""
+    flag = getattr(model, "learns_censoring", None)
+    if flag is not None:
+        return bool(flag)
+    return "censored" in inspect.signature(model.fit).parameters
 
 
 def predict_demand(

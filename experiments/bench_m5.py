@@ -117,7 +117,7 @@ def fit_demandmatch(
     m5: M5, model: str, params: dict, window: int, step: int, per_day: int = 0
 ) -> dict:
     from demandmatch.demand import MODELS
-    from demandmatch.forecast import make_demand_model
+    from demandmatch.forecast import learns_censoring, make_demand_model
 
     if model not in MODELS:
         raise SystemExit(f"unknown demand model '{model}'; choose from {sorted(MODELS)}")
@@ -131,7 +131,7 @@ def fit_demandmatch(
         i, o, h = feats.training_rows(window, step)
     X = feats.rows(i, o, h)
     y = feats.target(i, o, h)
-    fit_kw = {"time": o + h} if "time" in inspect.signature(est.fit).parameters else {}
+    fit_kw = {"time": o + h} if learns_censoring(est) else {}
     est.fit(X, y, **fit_kw)
     n = m5.n_series
     origin = m5.sales.shape[1] - 1

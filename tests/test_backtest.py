@@ -12,7 +12,9 @@ import pytest
 from demandmatch.backtest import rolling_origins, run_backtest, score
 from demandmatch.config import load_config
 from demandmatch.contract import load_tables
+from demandmatch.demand import LGBMNegBinDemand
 from demandmatch.distributions import quantiles_negbin
+from demandmatch.forecast import fit_demand
 from demandmatch.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
 from demandmatch.simulate import load_truth, simulate_world, write_world
 
@@ -129,3 +131,19 @@ def test_backtest_reports_a_directory_without_data(tmp_path):
     )
     assert r.returncode == 2 and "not found" in r.stderr
     assert not Path(tmp_path / "no").exists()
+
+
+def test_a_wrapped_fit_still_learns_from_sold_out_rows(tiny, monkeypatch):
+    # a logging wrapper hides fit's parameters; the model still gets the sold-out flags and
+    # the times that order its holdout
+    _, _, tables, _, config = tiny
+    seen = {}
+    fit = LGBMNegBinDemand.fit
+
+    def logged(self, *args, **kwargs):
+        seen.update(kwargs)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(LGBMNegBinDemand, "fit", logged)
+    fitted = fit_demand(tables, config)
+    assert seen["censored"].any() and len(seen["time"]) == fitted.n_train
