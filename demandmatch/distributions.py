@@ -94,19 +94,52 @@ def lognormal_nodes(
 
 
 def survival_negbin_mixed(
-    mean: np.ndarray, size: np.ndarray, sd: np.ndarray, tail: float = 1e-7
+    mean: np.ndarray,
+    size: np.ndarray,
+    sd: np.ndarray,
+    tail: float = 1e-7,
+    nodes: int = MIXTURE_NODES,
 ) -> list[np.ndarray]:
     """P(D >= u), u = 1.., for D ~ NB(mu, size) whose mean mu is itself lognormal around
-    `mean` with log spread `sd` (a new SKU's unknown level); E[D] = mean. sd = 0: the NB."""
-    mean, size = np.asarray(mean, dtype=float), np.asarray(size, dtype=float)
-    sd = np.broadcast_to(np.asarray(sd, dtype=float), mean.shape)
+    `mean` with log spread `sd` (an unknown level); E[D] = mean. sd = 0: the NB."""
+    mean, size, sd = _mixture_arrays(mean, size, sd)
     out = survival_negbin(np.where(sd > 0, 0.0, mean), size, tail)
-    for i in np.flatnonzero((sd > 0) & (mean > 0)):
-        mu, w = lognormal_nodes(mean[i], sd[i])
-        p = size[i] / (size[i] + mu)
+    for i, w, p in _mixed_rows(mean, size, sd, nodes):
         u = np.arange(0, _mixture_top(w, size[i], p, tail))
         out[i] = w @ stats.nbinom.sf(u[None, :], size[i], p[:, None])
     return out
+
+
+def quantiles_negbin_mixed(
+    mean: np.ndarray,
+    size: np.ndarray,
+    sd: np.ndarray,
+    levels: np.ndarray,
+    nodes: int = MIXTURE_NODES,
+) -> np.ndarray:
+    """Quantiles (smallest k with P(D <= k) >= level) of the mixture of survival_negbin_mixed."""
+    mean, size, sd = _mixture_arrays(mean, size, sd)
+    levels = np.asarray(levels, dtype=float)
+    q = quantiles_negbin(mean, size, levels)
+    for i, w, p in _mixed_rows(mean, size, sd, nodes):
+        top = _mixture_top(w, size[i], p, (1.0 - levels.max()) / (10 * len(w)))
+        cdf = w @ stats.nbinom.cdf(np.arange(0, top + 1)[None, :], size[i], p[:, None])
+        q[i] = np.minimum(np.searchsorted(cdf, levels - 1e-12), top)
+    return q
+
+
+def _mixture_arrays(
+    mean: np.ndarray, size: np.ndarray, sd: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mean, size = np.asarray(mean, dtype=float), np.asarray(size, dtype=float)
+    return mean, size, np.broadcast_to(np.asarray(sd, dtype=float), mean.shape)
+
+
+def _mixed_rows(mean: np.ndarray, size: np.ndarray, sd: np.ndarray, nodes: int):
+    """(row, node weights, scipy's p of each node) of every row with sd > 0 and a mean > 0."""
+    for i in np.flatnonzero((sd > 0) & (mean > 0)):
+        mu, w = lognormal_nodes(mean[i], sd[i], nodes)
+        yield i, w, size[i] / (size[i] + mu)
 
 
 def _mixture_top(w: np.ndarray, size: float, p: np.ndarray, tail: float) -> int:
@@ -114,23 +147,6 @@ def _mixture_top(w: np.ndarray, size: float, p: np.ndarray, tail: float) -> int:
     node of tiny weight would otherwise stretch the curve to many times the mean)."""
     share = np.minimum(tail / np.maximum(w, 1e-300), 1.0)
     return int(np.nanmax(np.maximum(stats.nbinom.isf(share, size, p), 0.0))) + 1
-
-
-def quantiles_negbin_mixed(
-    mean: np.ndarray, size: np.ndarray, sd: np.ndarray, levels: np.ndarray
-) -> np.ndarray:
-    """Quantiles (smallest k with P(D <= k) >= level) of the mixture of survival_negbin_mixed."""
-    mean, size = np.asarray(mean, dtype=float), np.asarray(size, dtype=float)
-    sd = np.broadcast_to(np.asarray(sd, dtype=float), mean.shape)
-    levels = np.asarray(levels, dtype=float)
-    q = quantiles_negbin(mean, size, levels)
-    for i in np.flatnonzero((sd > 0) & (mean > 0)):
-        mu, w = lognormal_nodes(mean[i], sd[i])
-        p = size[i] / (size[i] + mu)
-        top = _mixture_top(w, size[i], p, (1.0 - levels.max()) / (10 * len(w)))
-        cdf = w @ stats.nbinom.cdf(np.arange(0, top + 1)[None, :], size[i], p[:, None])
-        q[i] = np.minimum(np.searchsorted(cdf, levels - 1e-12), top)
-    return q
 
 
 def expected_demand(survival: list[np.ndarray]) -> np.ndarray:

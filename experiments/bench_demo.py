@@ -26,13 +26,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from demandmatch.backtest import score, scored_rows
 from demandmatch.config import load_config
 from demandmatch.contract import load_tables
 from demandmatch.demand import EmpiricalQuantileDemand
-from demandmatch.distributions import quantiles_negbin, survival_negbin
+from demandmatch.distributions import (
+    quantiles_negbin,
+    quantiles_negbin_mixed,
+    survival_negbin,
+    survival_negbin_mixed,
+)
 from demandmatch.evaluation import expected_pinball_negbin
 from demandmatch.outcomes import expected_outcomes
 from demandmatch.pipeline import DemandForecast, forecast_demand, optimiser_inputs, plan_stock
@@ -113,22 +117,13 @@ def blind(
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Survival curves and q05..q95 of each row's demand when the log mean's `hidden` part is
     unknown beyond its normal prior N(center, sd^2): the true NB mixed over that prior
-    (Gauss-Hermite nodes)."""
-    z, w = np.polynomial.hermite_e.hermegauss(nodes)
-    w = w / w.sum()
-    base = t["mean"].to_numpy() * np.exp(center - hidden)
+    (Gauss-Hermite nodes, distributions.survival_negbin_mixed)."""
+    sd = np.asarray(sd, dtype=float)
+    # the median of the mixed mean sits at the prior's centre; its mean exp(sd^2 / 2) above
+    mean = t["mean"].to_numpy() * np.exp(center - hidden + 0.5 * sd**2)
     size = t["size"].to_numpy()
-    surv, quants = [], np.empty((len(t), len(LEVELS)))
-    for i in range(len(t)):
-        mu = base[i] * np.exp(sd[i] * z)
-        p = size[i] / (size[i] + mu)
-        top = int(stats.nbinom.ppf(1 - 1e-9, size[i], p.min())) + 2
-        u = np.arange(top + 1)
-        sf = (w[:, None] * stats.nbinom.sf(u[None, :] - 1, size[i], p[:, None])).sum(axis=0)
-        surv.append(sf[1:])  # P(D >= u), u = 1 .. top
-        cdf = 1.0 - sf[1:]  # P(D <= u - 1) = cdf of u - 1
-        quants[i] = np.searchsorted(cdf, LEVELS)  # smallest k with P(D <= k) >= level
-    return surv, quants
+    surv = survival_negbin_mixed(mean, size, sd, nodes=nodes)
+    return surv, quantiles_negbin_mixed(mean, size, sd, LEVELS, nodes=nodes)
 
 
 def naive_plan(fc: DemandForecast, tables, skus: pd.DataFrame, merchants: pd.DataFrame):
