@@ -40,6 +40,9 @@ class ModelConfig(BaseModel):
     # lgbm_negbin: the held-out model's rounds as a share of n_estimators, at a learning rate
     # raised to match (it only measures the spread and the scale of the mean)
     holdout_rounds: float = Field(0.25, gt=0, le=1)
+    # lgbm_negbin: share of the SKUs launched during the history whose first streams are held
+    # out too, judged as new SKUs (they teach a new SKU's spread, scale and dispersion)
+    launch_holdout: float = Field(1.0, ge=0, le=1)
 
 
 class ServiceLevels(BaseModel):

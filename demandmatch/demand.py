@@ -52,8 +52,12 @@ EVENT_EFFECT = "stream_id"
 # a row whose SKU (or brand) level was never seen has its log mean uncertain by effect_sd per
 # unseen level: its demand is the NB mixed over that lognormal mean, with a longer right tail
 PRODUCT_EFFECTS = ("merchant_id+sku_id", "merchant_id+brand")
-SPREAD_FACTORS = (0.0, 0.5, 1.0, 1.5)  # of effect_sd, chosen on held-out rows
-MIN_SPREAD_ROWS = 100  # held-out rows of new SKUs needed to choose it (else 1)
+SPREAD_FACTORS = (0.0, 0.5, 1.0, 1.5, 2.0)  # of effect_sd, chosen on held-out rows
+MIN_SPREAD_ROWS = 100  # held-out rows of new SKUs needed to choose it and their scale (else 1)
+# the latest rows seldom hold a SKU's first stream, so the first streams of (a share of) the
+# SKUs launched after the first LAUNCH_BURN of the history, when everything is new, are held
+# out too and judged as new SKUs: they teach a new SKU's spread, scale and dispersion
+LAUNCH_BURN = 0.1
 
 
 class DemandModel(Protocol):
@@ -174,6 +178,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         effect_sd: float = 0.5,
         bags: int = 1,
         holdout_rounds: float = 0.25,
+        launch_holdout: float = 1.0,
     ) -> None:
         super().__init__(
             levels,
@@ -197,6 +202,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.effect_sd = effect_sd
         self.bags = bags
         self.holdout_rounds = holdout_rounds
+        self.launch_holdout = launch_holdout
 
     def _offset_values(self, X: pd.DataFrame) -> np.ndarray:
         """The offset columns as a (rows, columns) array: "log1p:name" is log(1 + name)."""
@@ -349,6 +355,7 @@ class LGBMNegBinDemand(_LGBMSettings):
             cens = np.zeros(len(y), bool)
         self.feature_names_ = [c for c in X.columns if c not in ID_COLUMNS]
         keys = self._effect_keys(X)
+        sku = _sku_key(X).to_numpy() if {"merchant_id", "sku_id"} <= set(X.columns) else None
         copies = 1.0  # rows per past outcome: one per training lead
         if "stream_id" in X and "sku_id" in X:
             copies = len(X) / max(len(X.drop_duplicates(["stream_id", "sku_id"])), 1)
@@ -356,39 +363,54 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.categories_ = sorted(X["category"].astype(str).unique()) if "category" in X else []
         self.offset_columns_ = [c for c in self.offset if _offset_spec(c)[1] in X]
         self._fit_offset_scaling(X)
+        held = np.zeros(len(y), bool)  # first streams of SKUs launched in the history
         if time is not None:
-            t = pd.Series(np.asarray(time)).rank(method="first").to_numpy()
-            late = t > (1.0 - self.holdout) * len(y)
+            t = pd.Series(np.asarray(time)).rank(method="first").to_numpy() / len(y)
+            late = t > 1.0 - self.holdout
+            held = self._launched_skus(sku, t, X) & _flag(X, "cold_sku")
         else:
             late = np.random.default_rng(self.random_state).random(len(y)) < self.holdout
         design = self._design(X)
         r0 = np.full(len(y), self.working_size)
-        if late.any() and (~late).sum() >= 2 * self.min_child_samples:
+        train = ~late & ~held
+        judge = late | held  # held-out rows: the latest, and the held-out first streams
+        if judge.any() and train.sum() >= 2 * self.min_child_samples:
             early = self._booster(
-                X[~late],
-                _rows(keys, ~late),
-                y[~late],
-                cens[~late],
-                r0[~late],
+                X[train],
+                _rows(keys, train),
+                y[train],
+                cens[train],
+                r0[train],
                 copies,
                 self.holdout_rounds,
             )
-            keys_late = _rows(keys, late)
-            unseen = self._level_spread(early[2], keys_late, X[late])
-            f_late = self._log_mean(*early, X[late], keys_late)
+            # a held-out first stream is judged as a new SKU's: its own level, which the
+            # held-out model learned from the SKU's later streams, is not used
+            keys_judge = _rows(keys, judge)
+            spec = PRODUCT_EFFECTS[0]
+            if spec in keys_judge and held.any():
+                keys_judge[spec] = np.where(held[judge], "\x00new", keys_judge[spec])
+            unseen = self._level_spread(early[2], keys_judge, X[judge])
+            f_judge = self._log_mean(*early, X[judge], keys_judge)
             # how much of the prior's spread a new SKU's level really has (the features tell
-            # part of it): the factor the held-out likelihood prefers, or the prior's own when
-            # too few held-out rows are new SKUs to tell
-            factors = SPREAD_FACTORS if (unseen > 0).sum() >= MIN_SPREAD_ROWS else (1.0,)
+            # part of it) and how far off its mean is: what the held-out likelihood prefers,
+            # or the prior's own spread and no rescaling when too few held-out rows are new
+            # SKUs to tell
+            enough = (unseen > 0).sum() >= MIN_SPREAD_ROWS
+            factors = SPREAD_FACTORS if enough else (1.0,)
             fits = [
-                self._held_out_spread(f_late, c * unseen, design[late], y[late], cens[late])
+                self._held_out_spread(
+                    f_judge, c * unseen, unseen > 0, enough, design[judge], y[judge], cens[judge]
+                )
                 for c in factors
             ]
             best = int(np.argmax([fit[0] for fit in fits]))
-            _, self.scale_, self.dispersion_ = fits[best]
+            _, self.scale_, self.new_sku_scale_, self.dispersion_ = fits[best]
             self.spread_factor_ = factors[best]
+            self.n_launch_rows_ = int((judge & held).sum())
         else:
-            self.scale_, self.spread_factor_ = 1.0, 1.0  # nothing held out: the prior's
+            self.scale_, self.new_sku_scale_, self.spread_factor_ = 1.0, 1.0, 1.0
+            self.n_launch_rows_ = 0
             self.dispersion_ = negbin.Dispersion(self.dispersion_ridge).fit(
                 design[:, :1], y, np.full(len(y), max(y.mean(), 1e-6)), cens
             )
@@ -405,29 +427,58 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.n_censored_ = int(cens.sum())
         return self
 
+    def _launched_skus(self, sku: np.ndarray | None, t: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+        """Rows of a seeded `launch_holdout` share of the SKUs whose first stream came after
+        LAUNCH_BURN of the history (`t`: each row's time as a share of it) and before the
+        latest `holdout`, when the rows can say which stream is a SKU's first (`cold_sku`)."""
+        if sku is None or self.launch_holdout <= 0 or "cold_sku" not in X:
+            return np.zeros(len(t), bool)
+        first = pd.Series(t).groupby(sku).min()
+        launched = first[(first > LAUNCH_BURN) & (first <= 1.0 - self.holdout)].index
+        pick = np.random.default_rng(self.random_state).random(len(launched))
+        return np.isin(sku, launched[pick < self.launch_holdout])
+
     def _held_out_spread(
-        self, f: np.ndarray, sd: np.ndarray, design: np.ndarray, y: np.ndarray, cens: np.ndarray
-    ) -> tuple[float, float, negbin.Dispersion]:
-        """(log-likelihood, scale of the mean, dispersion) on held-out rows whose log mean f is
-        uncertain by sd."""
+        self,
+        f: np.ndarray,
+        sd: np.ndarray,
+        new: np.ndarray,
+        rescale_new: bool,
+        design: np.ndarray,
+        y: np.ndarray,
+        cens: np.ndarray,
+    ) -> tuple[float, float, float, negbin.Dispersion]:
+        """(log-likelihood, scale of the mean, scale of a new SKU's mean, dispersion) on
+        held-out rows whose log mean f is uncertain by sd; `new`: rows of SKUs the model never
+        saw, rescaled apart when `rescale_new`."""
         mu = np.exp(f + 0.5 * sd**2)
         # boosted trees shrink log mu toward the middle, and exp of a noisy log mean is
         # low on average: rescale to the held-out demand (sold-out rows at E[D | D >= y])
         first = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu, cens, sd)
         y_mean = np.where(cens, negbin.impute_mean(y, mu, first.size(design)), y)
-        scale = float(np.clip(y_mean.sum() / max(mu.sum(), 1e-9), 0.5, 2.0))
-        disp = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu * scale, cens, sd)
-        ll = negbin.loglik_mixed(y, mu * scale, disp.size(design), cens, sd).sum()
-        return float(ll), scale, disp
+        apart = new if rescale_new else np.zeros(len(y), bool)
+
+        def ratio(rows: np.ndarray) -> float:
+            if not rows.any():
+                return 1.0
+            return float(np.clip(y_mean[rows].sum() / max(mu[rows].sum(), 1e-9), 0.5, 2.0))
+
+        scale, new_scale = ratio(~apart), ratio(apart)
+        mu = mu * np.where(apart, new_scale, scale)
+        disp = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu, cens, sd)
+        ll = negbin.loglik_mixed(y, mu, disp.size(design), cens, sd).sum()
+        return float(ll), scale, new_scale, disp
 
     def predict_distribution(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mean, size, level spread) of each row's demand: a negative binomial whose mean is
         lognormal with that log spread (0 where the SKU and brand were seen)."""
         keys = self._effect_keys(X)
         X = X[self.feature_names_]
-        sd = self.spread_factor_ * self._level_spread(self.effect_levels_, keys, X)
+        unseen = self._level_spread(self.effect_levels_, keys, X)
+        sd = self.spread_factor_ * unseen
         f = self._log_mean(self.mean_models_, self.offset_theta_, self.effect_levels_, X, keys)
-        mean = np.exp(np.clip(f + 0.5 * sd**2, -30.0, 30.0)) * self.scale_
+        scale = np.where(unseen > 0, self.new_sku_scale_, self.scale_)
+        mean = np.exp(np.clip(f + 0.5 * sd**2, -30.0, 30.0)) * scale
         return mean, self.dispersion_.size(self._design(X)), sd
 
     def predict_mean(self, X: pd.DataFrame) -> np.ndarray:
@@ -498,6 +549,13 @@ def _known_effects(
             b[at : at + len(idx)] = 0.0
         at += len(idx)
     return effects @ b
+
+
+def _flag(X: pd.DataFrame, name: str) -> np.ndarray:
+    """A 0/1 column as booleans (all False when absent)."""
+    if name not in X:
+        return np.zeros(len(X), bool)
+    return X[name].to_numpy(dtype=float) > 0
 
 
 def _rows(keys: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:

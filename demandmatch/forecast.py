@@ -135,6 +135,7 @@ def make_demand_model(config: Config, **overrides: object) -> DemandModel:
             effect_sd=m.effect_sd,
             bags=m.bags,
             holdout_rounds=m.holdout_rounds,
+            launch_holdout=m.launch_holdout,
         ),
         "lgbm_quantile": lgbm,
     }.get(m.name, {})
