@@ -100,6 +100,14 @@ def cold_blind(
     with the mean and spread across the world's streamers of that category) integrated out too:
     a reference for a forecast that has no history of the SKU or the streamer. Not a strict
     floor: a lineup lists hits first, so a new SKU's slot hints at its popularity."""
+    return blind(t, *cold_prior(t, cold_sku, cold_host), nodes)
+
+
+def cold_prior(
+    t: pd.DataFrame, cold_sku: np.ndarray, cold_host: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hidden part of the log mean, its prior's centre, its prior's spread) per row for the
+    no-history reference (cold_blind)."""
     host = t[["streamer_id", "category", "log_host"]].drop_duplicates(["streamer_id", "category"])
     prior = host.groupby("category")["log_host"].agg(["mean", "var"])
     h_mean = t["category"].map(prior["mean"]).to_numpy()
@@ -109,7 +117,16 @@ def cold_blind(
     hidden = hidden + ch * t["log_host"].to_numpy()
     center = t["hype_center"].to_numpy() + ch * h_mean
     sd = np.sqrt(HYPE_SD**2 + cs * POP_SD**2 + ch * h_var)
-    return blind(t, hidden, center, sd, nodes)
+    return hidden, center, sd
+
+
+def blind_mean(
+    t: pd.DataFrame, hidden: np.ndarray, center: np.ndarray, sd: np.ndarray
+) -> np.ndarray:
+    """The mean demand of each row when the log mean's `hidden` part is unknown beyond its
+    normal prior N(center, sd^2): the median sits at the prior's centre, the mean exp(sd^2 / 2)
+    above it."""
+    return t["mean"].to_numpy() * np.exp(center - hidden + 0.5 * np.asarray(sd, dtype=float) ** 2)
 
 
 def blind(
@@ -119,8 +136,7 @@ def blind(
     unknown beyond its normal prior N(center, sd^2): the true NB mixed over that prior
     (Gauss-Hermite nodes, distributions.survival_negbin_mixed)."""
     sd = np.asarray(sd, dtype=float)
-    # the median of the mixed mean sits at the prior's centre; its mean exp(sd^2 / 2) above
-    mean = t["mean"].to_numpy() * np.exp(center - hidden + 0.5 * sd**2)
+    mean = blind_mean(t, hidden, center, sd)
     size = t["size"].to_numpy()
     surv = survival_negbin_mixed(mean, size, sd, nodes=nodes)
     return surv, quantiles_negbin_mixed(mean, size, sd, LEVELS, nodes=nodes)
