@@ -58,6 +58,8 @@ MIN_SPREAD_ROWS = 100  # held-out rows of new SKUs needed to choose it and their
 # SKUs launched after the first LAUNCH_BURN of the history, when everything is new, are held
 # out too and judged as new SKUs: they teach a new SKU's spread, scale and dispersion
 LAUNCH_BURN = 0.1
+SCALES = (0.5, 2.0)  # the held-out rescaling of the mean stays within these
+SCALE_STEPS = 6  # secant steps that solve it where sold-out rows are imputed at it
 
 
 class DemandModel(Protocol):
@@ -405,7 +407,17 @@ class LGBMNegBinDemand(_LGBMSettings):
                 for c in factors
             ]
             best = int(np.argmax([fit[0] for fit in fits]))
-            _, self.scale_, self.new_sku_scale_, self.dispersion_ = fits[best]
+            # the chosen spread's scale solved where sold-out rows agree with it
+            _, self.scale_, self.new_sku_scale_, self.dispersion_ = self._held_out_spread(
+                f_judge,
+                factors[best] * unseen,
+                unseen > 0,
+                enough,
+                design[judge],
+                y[judge],
+                cens[judge],
+                solve=True,
+            )
             self.spread_factor_ = factors[best]
             self.n_launch_rows_ = int((judge & held).sum())
         else:
@@ -447,24 +459,48 @@ class LGBMNegBinDemand(_LGBMSettings):
         design: np.ndarray,
         y: np.ndarray,
         cens: np.ndarray,
+        solve: bool = False,
     ) -> tuple[float, float, float, negbin.Dispersion]:
         """(log-likelihood, scale of the mean, scale of a new SKU's mean, dispersion) on
         held-out rows whose log mean f is uncertain by sd; `new`: rows of SKUs the model never
-        saw, rescaled apart when `rescale_new`."""
-        mu = np.exp(f + 0.5 * sd**2)
-        # boosted trees shrink log mu toward the middle, and exp of a noisy log mean is
-        # low on average: rescale to the held-out demand (sold-out rows at E[D | D >= y])
-        first = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu, cens, sd)
-        y_mean = np.where(cens, negbin.impute_mean(y, mu, first.size(design)), y)
+        saw, rescaled apart when `rescale_new`.
+
+        Boosted trees shrink log mu toward the middle, and exp of a noisy log mean is low on
+        average: the scale makes the held-out demand's sum match, a sold-out row counted at
+        E[D | D >= y] under the rescaled mean and the size fitted at it. One step from the
+        model's own mean, or with `solve` the scale at which that holds (sold-out rows imputed
+        at too low a mean make it too small)."""
+        mu0 = np.exp(f + 0.5 * sd**2)
         apart = new if rescale_new else np.zeros(len(y), bool)
 
-        def ratio(rows: np.ndarray) -> float:
-            if not rows.any():
-                return 1.0
-            return float(np.clip(y_mean[rows].sum() / max(mu[rows].sum(), 1e-9), 0.5, 2.0))
+        def rescaled(scale: float, new_scale: float) -> tuple[float, float]:
+            mu = mu0 * np.where(apart, new_scale, scale)
+            size = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu, cens, sd)
+            y_mean = y.copy()
+            y_mean[cens] = negbin.impute_mean(y[cens], mu[cens], size.size(design[cens]))
 
-        scale, new_scale = ratio(~apart), ratio(apart)
-        mu = mu * np.where(apart, new_scale, scale)
+            def ratio(rows: np.ndarray) -> float:
+                if not rows.any():
+                    return 1.0
+                return float(np.clip(y_mean[rows].sum() / max(mu0[rows].sum(), 1e-9), *SCALES))
+
+            return ratio(~apart), ratio(apart)
+
+        scale, new_scale = rescaled(1.0, 1.0)
+        if solve and cens[~apart].any():
+            # secant steps on log scale toward where the rescaled sum agrees with itself
+            x0, g0 = 0.0, np.log(scale)
+            x1 = np.log(scale)
+            for _ in range(SCALE_STEPS):
+                g1 = np.log(rescaled(np.exp(x1), new_scale)[0]) - x1
+                if abs(g1) < 1e-3 or g1 == g0:
+                    break
+                step = g1 * (x1 - x0) / (g1 - g0)
+                x0, g0 = x1, g1
+                x1 = float(np.clip(x1 - step, *np.log(SCALES)))
+            scale = float(np.exp(x1))
+            new_scale = rescaled(scale, new_scale)[1]
+        mu = mu0 * np.where(apart, new_scale, scale)
         disp = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu, cens, sd)
         ll = negbin.loglik_mixed(y, mu, disp.size(design), cens, sd).sum()
         return float(ll), scale, new_scale, disp

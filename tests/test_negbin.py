@@ -433,3 +433,25 @@ def test_first_streams_of_launched_skus_teach_a_new_level_when_late_rows_have_no
     blind = LGBMNegBinDemand(**params, launch_holdout=0.0).fit(X, y, time=when)
     assert blind.n_launch_rows_ == 0
     assert (blind.spread_factor_, blind.new_sku_scale_) == (1.0, 1.0)
+
+
+def test_the_mean_scale_imputes_sold_out_rows_at_the_rescaled_mean():
+    # held-out demand is 1.3 x what the model says, and most big rows sold out: imputing their
+    # demand at the model's own (low) mean finds too small a scale; solved where the imputed
+    # demand agrees with the rescaled mean, the scale is the true 1.3 and the size the true 3
+    rng = np.random.default_rng(15)
+    n = 40000
+    f = rng.normal(2.0, 0.8, n)
+    mu = 1.3 * np.exp(f)
+    d = rng.negative_binomial(3.0, 3.0 / (3.0 + mu)).astype(float)
+    stock = np.floor(np.exp(f) * rng.uniform(0.6, 1.5, n))
+    cens = d >= stock
+    y = np.where(cens, stock, d)
+    assert cens.mean() > 0.4
+    one, none = np.ones((n, 1)), np.zeros(n)
+    m = LGBMNegBinDemand()
+    _, step, _, _ = m._held_out_spread(f, none, none > 0, False, one, y, cens)
+    _, scale, _, disp = m._held_out_spread(f, none, none > 0, False, one, y, cens, solve=True)
+    assert step < 1.15
+    assert scale == pytest.approx(1.3, rel=0.02)
+    assert disp.size(one[:1])[0] == pytest.approx(3.0, rel=0.05)
