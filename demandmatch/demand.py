@@ -324,7 +324,7 @@ class LGBMNegBinDemand(_LGBMSettings):
             if spec in levels:
                 var += self.effect_sd**2 * (levels[spec].get_indexer(keys[spec]) < 0)
         if "cold_sku" in X:
-            var *= X["cold_sku"].to_numpy(dtype=float) > 0
+            var *= _flag(X, "cold_sku")
         return np.sqrt(var)
 
     def _design(self, X: pd.DataFrame) -> np.ndarray:
@@ -357,7 +357,9 @@ class LGBMNegBinDemand(_LGBMSettings):
             cens = np.zeros(len(y), bool)
         self.feature_names_ = [c for c in X.columns if c not in ID_COLUMNS]
         keys = self._effect_keys(X)
-        sku = _sku_key(X).to_numpy() if {"merchant_id", "sku_id"} <= set(X.columns) else None
+        sku = keys.get(PRODUCT_EFFECTS[0])  # each row's SKU, as the random effects key it
+        if sku is None and {"merchant_id", "sku_id"} <= set(X.columns):
+            sku = _sku_key(X).to_numpy()
         copies = 1.0  # rows per past outcome: one per training lead
         if "stream_id" in X and "sku_id" in X:
             copies = len(X) / max(len(X.drop_duplicates(["stream_id", "sku_id"])), 1)
@@ -369,7 +371,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         if time is not None:
             t = pd.Series(np.asarray(time)).rank(method="first").to_numpy() / len(y)
             late = t > 1.0 - self.holdout
-            held = self._launched_skus(sku, t, X) & _flag(X, "cold_sku")
+            held = self._launched_skus(sku, t) & _flag(X, "cold_sku")
         else:
             late = np.random.default_rng(self.random_state).random(len(y)) < self.holdout
         design = self._design(X)
@@ -400,23 +402,16 @@ class LGBMNegBinDemand(_LGBMSettings):
             # SKUs to tell
             enough = (unseen > 0).sum() >= MIN_SPREAD_ROWS
             factors = SPREAD_FACTORS if enough else (1.0,)
-            fits = [
-                self._held_out_spread(
-                    f_judge, c * unseen, unseen > 0, enough, design[judge], y[judge], cens[judge]
-                )
-                for c in factors
-            ]
-            best = int(np.argmax([fit[0] for fit in fits]))
+            held_out = (unseen > 0, enough, design[judge], y[judge], cens[judge])
+            start = None  # the chosen factor's one-step scales, where factors were compared
+            best = 0
+            if len(factors) > 1:
+                fits = [self._held_out_spread(f_judge, c * unseen, *held_out) for c in factors]
+                best = int(np.argmax([fit[0] for fit in fits]))
+                start = fits[best][1:3]
             # the chosen spread's scale solved where sold-out rows agree with it
             _, self.scale_, self.new_sku_scale_, self.dispersion_ = self._held_out_spread(
-                f_judge,
-                factors[best] * unseen,
-                unseen > 0,
-                enough,
-                design[judge],
-                y[judge],
-                cens[judge],
-                solve=True,
+                f_judge, factors[best] * unseen, *held_out, solve=True, start=start
             )
             self.spread_factor_ = factors[best]
             self.n_launch_rows_ = int((judge & held).sum())
@@ -439,11 +434,11 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.n_censored_ = int(cens.sum())
         return self
 
-    def _launched_skus(self, sku: np.ndarray | None, t: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+    def _launched_skus(self, sku: np.ndarray | None, t: np.ndarray) -> np.ndarray:
         """Rows of a seeded `launch_holdout` share of the SKUs whose first stream came after
         LAUNCH_BURN of the history (`t`: each row's time as a share of it) and before the
-        latest `holdout`, when the rows can say which stream is a SKU's first (`cold_sku`)."""
-        if sku is None or self.launch_holdout <= 0 or "cold_sku" not in X:
+        latest `holdout`."""
+        if sku is None or self.launch_holdout <= 0:
             return np.zeros(len(t), bool)
         first = pd.Series(t).groupby(sku).min()
         launched = first[(first > LAUNCH_BURN) & (first <= 1.0 - self.holdout)].index
@@ -460,6 +455,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         y: np.ndarray,
         cens: np.ndarray,
         solve: bool = False,
+        start: tuple[float, float] | None = None,
     ) -> tuple[float, float, float, negbin.Dispersion]:
         """(log-likelihood, scale of the mean, scale of a new SKU's mean, dispersion) on
         held-out rows whose log mean f is uncertain by sd; `new`: rows of SKUs the model never
@@ -469,7 +465,8 @@ class LGBMNegBinDemand(_LGBMSettings):
         average: the scale makes the held-out demand's sum match, a sold-out row counted at
         E[D | D >= y] under the rescaled mean and the size fitted at it. One step from the
         model's own mean, or with `solve` the scale at which that holds (sold-out rows imputed
-        at too low a mean make it too small)."""
+        at too low a mean make it too small), from `start`'s scales when given (else one
+        step)."""
         mu0 = np.exp(f + 0.5 * sd**2)
         apart = new if rescale_new else np.zeros(len(y), bool)
 
@@ -478,15 +475,9 @@ class LGBMNegBinDemand(_LGBMSettings):
             size = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu, cens, sd)
             y_mean = y.copy()
             y_mean[cens] = negbin.impute_mean(y[cens], mu[cens], size.size(design[cens]))
+            return _sum_ratio(y_mean, mu0, ~apart), _sum_ratio(y_mean, mu0, apart)
 
-            def ratio(rows: np.ndarray) -> float:
-                if not rows.any():
-                    return 1.0
-                return float(np.clip(y_mean[rows].sum() / max(mu0[rows].sum(), 1e-9), *SCALES))
-
-            return ratio(~apart), ratio(apart)
-
-        scale, new_scale = rescaled(1.0, 1.0)
+        scale, new_scale = rescaled(1.0, 1.0) if start is None else start
         if solve and cens[~apart].any():
             # secant steps on log scale toward where the rescaled sum agrees with itself
             x0, g0 = 0.0, np.log(scale)
@@ -585,6 +576,13 @@ def _known_effects(
             b[at : at + len(idx)] = 0.0
         at += len(idx)
     return effects @ b
+
+
+def _sum_ratio(y: np.ndarray, mu: np.ndarray, rows: np.ndarray) -> float:
+    """sum(y) / sum(mu) on `rows`, within SCALES (1 on no rows)."""
+    if not rows.any():
+        return 1.0
+    return float(np.clip(y[rows].sum() / max(mu[rows].sum(), 1e-9), *SCALES))
 
 
 def _flag(X: pd.DataFrame, name: str) -> np.ndarray:

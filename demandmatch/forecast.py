@@ -114,6 +114,10 @@ def sold_out(rows: pd.DataFrame) -> np.ndarray:
     return (stock.notna() & (rows["units_sold"] >= stock)).to_numpy(dtype=bool)
 
 
+# the model config's settings that only lgbm_negbin takes, under the same names
+NEGBIN_SETTINGS = ("censoring", "holdout", "effect_sd", "bags", "holdout_rounds", "launch_holdout")
+
+
 def make_demand_model(config: Config, **overrides: object) -> DemandModel:
     """The configured demand model (`overrides` replace its parameters)."""
     m = config.model
@@ -128,15 +132,7 @@ def make_demand_model(config: Config, **overrides: object) -> DemandModel:
         random_state=config.seed,
     )
     params = {
-        "lgbm_negbin": dict(
-            lgbm,
-            censoring=m.censoring,
-            holdout=m.holdout,
-            effect_sd=m.effect_sd,
-            bags=m.bags,
-            holdout_rounds=m.holdout_rounds,
-            launch_holdout=m.launch_holdout,
-        ),
+        "lgbm_negbin": dict(lgbm, **{k: getattr(m, k) for k in NEGBIN_SETTINGS}),
         "lgbm_quantile": lgbm,
     }.get(m.name, {})
     return make_model(m.name, **{**params, **overrides})

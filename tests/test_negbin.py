@@ -370,17 +370,19 @@ def test_a_new_sku_or_brand_spreads_the_forecast_over_its_unknown_level():
     np.testing.assert_array_equal(q, quantiles_negbin_mixed(mean, size, spread, m.levels))
 
 
-@pytest.mark.parametrize("pop_sd, lo, hi", [(0.0, 0.0, 0.5), (1.0, 1.5, 2.0)])
-def test_held_out_new_skus_choose_how_uncertain_a_new_level_is(pop_sd, lo, hi):
-    # SKUs arrive over time; a SKU's first stream is its cold row. Its level is its brand's
-    # plus a popularity of spread pop_sd: none (new SKUs sit at their brand) or twice the prior
-    rng = np.random.default_rng(13)
+def _arriving_skus(
+    seed: int, pop_sd: float, span: float, gap: float
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """(X, y, time, arrival) of 1500 SKUs arriving over the first `span` of the history, six
+    streams each `gap` apart; a SKU's first stream is its cold row. Its level is its brand's
+    plus a popularity of spread pop_sd; NB demand of size 5."""
+    rng = np.random.default_rng(seed)
     n_sku, per = 1500, 6
-    arrive = np.sort(rng.random(n_sku))
+    arrive = np.sort(rng.random(n_sku)) * span
     brand_level = rng.normal(0.0, 0.3, 10)
     level = brand_level[np.arange(n_sku) % 10] + rng.normal(0.0, pop_sd, n_sku)
     sku = np.repeat(np.arange(n_sku), per)
-    when = arrive[sku] + 0.01 * np.tile(np.arange(per), n_sku)
+    when = arrive[sku] + gap * np.tile(np.arange(per), n_sku)
     X = pd.DataFrame(
         {
             "sku_id": [f"s{k}" for k in sku],
@@ -392,6 +394,14 @@ def test_held_out_new_skus_choose_how_uncertain_a_new_level_is(pop_sd, lo, hi):
     )
     mu = np.exp(1.0 + level[sku] + 0.3 * X["x"].to_numpy())
     y = rng.negative_binomial(5.0, 5.0 / (5.0 + mu)).astype(float)
+    return X, y, when, arrive
+
+
+@pytest.mark.parametrize("pop_sd, lo, hi", [(0.0, 0.0, 0.5), (1.0, 1.5, 2.0)])
+def test_held_out_new_skus_choose_how_uncertain_a_new_level_is(pop_sd, lo, hi):
+    # SKUs arrive all through the history; new SKUs sit at their brand's level (pop_sd 0) or
+    # spread twice the prior's around it
+    X, y, when, _ = _arriving_skus(13, pop_sd, span=1.0, gap=0.01)
     m = LGBMNegBinDemand(n_estimators=40, num_leaves=7, n_jobs=1, offset=(), effect_sd=0.5)
     m.fit(X, y, time=when)
     assert lo <= m.spread_factor_ <= hi
@@ -401,24 +411,7 @@ def test_held_out_new_skus_choose_how_uncertain_a_new_level_is(pop_sd, lo, hi):
 def test_first_streams_of_launched_skus_teach_a_new_level_when_late_rows_have_none(pop_sd, lo, hi):
     # every SKU arrives in the first half of the history, so the latest rows hold no SKU's
     # first stream; the launched SKUs' first streams are held out and judged as new
-    rng = np.random.default_rng(14)
-    n_sku, per = 1500, 6
-    arrive = np.sort(rng.random(n_sku)) * 0.5
-    brand_level = rng.normal(0.0, 0.3, 10)
-    level = brand_level[np.arange(n_sku) % 10] + rng.normal(0.0, pop_sd, n_sku)
-    sku = np.repeat(np.arange(n_sku), per)
-    when = arrive[sku] + 0.1 * np.tile(np.arange(per), n_sku)
-    X = pd.DataFrame(
-        {
-            "sku_id": [f"s{k}" for k in sku],
-            "brand": [f"b{k % 10}" for k in sku],
-            "merchant_id": pd.Categorical(["m"] * len(sku)),
-            "cold_sku": np.tile(np.arange(per) == 0, n_sku).astype(float),
-            "x": rng.normal(size=len(sku)),
-        }
-    )
-    mu = np.exp(1.0 + level[sku] + 0.3 * X["x"].to_numpy())
-    y = rng.negative_binomial(5.0, 5.0 / (5.0 + mu)).astype(float)
+    X, y, when, arrive = _arriving_skus(14, pop_sd, span=0.5, gap=0.1)
     late = when > np.quantile(when, 0.8)
     assert not (late & (X["cold_sku"].to_numpy() > 0)).any()
     params = dict(n_estimators=40, num_leaves=7, n_jobs=1, offset=(), effect_sd=0.5)
