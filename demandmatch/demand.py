@@ -75,6 +75,10 @@ def _monotone(q: np.ndarray) -> np.ndarray:
     return np.sort(np.maximum(q, 0.0), axis=1)
 
 
+# LightGBM settings that shape how a Dataset is binned (the rest only shape the trees)
+DATASET_PARAMS = ("min_child_samples", "n_jobs", "random_state", "verbose")
+
+
 class _LGBMSettings:
     """The LightGBM settings both boosted models share, and the estimator kwargs they make."""
 
@@ -259,6 +263,12 @@ class LGBMNegBinDemand(_LGBMSettings):
             )
         return sparse.hstack(blocks).tocsr() if blocks else sparse.csr_matrix((n, 0))
 
+    def _dataset(self, X: pd.DataFrame, y: np.ndarray) -> lgb.Dataset:
+        """X binned for LightGBM once: the held-out model trains on a subset of it and every
+        bag on all of it, sharing the bins instead of building them again."""
+        params = {k: v for k, v in self._params().items() if k in DATASET_PARAMS}
+        return lgb.Dataset(X, label=y, params=params, free_raw_data=False).construct()
+
     def _booster(
         self,
         X: pd.DataFrame,
@@ -268,16 +278,18 @@ class LGBMNegBinDemand(_LGBMSettings):
         r: np.ndarray,
         copies: float,
         rounds: float = 1.0,
-    ) -> tuple[list[lgb.LGBMRegressor], np.ndarray, dict[str, pd.Index]]:
+        data: lgb.Dataset | None = None,
+    ) -> tuple[list[lgb.Booster], np.ndarray, dict[str, pd.Index]]:
         """The trees boost log mu from a log-linear start in `offset` columns and random
         effects (fitted by the same censored likelihood), so that a rare effect such as a
         festival starts where the data puts it on average instead of where the shrunken trees
         would leave it, a row beyond the history's range follows the main effects' trend, and a
         SKU's or streamer's level is read net of the hype of the streams it was seen in.
         `copies`: rows per past outcome (one per training lead), which scales the prior so that
-        repeating an outcome does not make it count more against the prior."""
+        repeating an outcome does not make it count more against the prior. `data`: X binned
+        by `_dataset` (else binned here)."""
 
-        def objective(y_true: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def objective(f: np.ndarray, _: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
             return negbin.grad_hess(f + base, y, r, censored)
 
         design = self._offset_design(X)
@@ -286,21 +298,21 @@ class LGBMNegBinDemand(_LGBMSettings):
         penalty = copies / self.effect_sd**2 if levels else None
         theta = negbin.fit_log_linear(design, y, r, censored, effects, penalty)
         base = design @ theta[: design.shape[1]] + _known_effects(effects, theta, levels)
-        params = self._params()
+        params = {**self._params(), "objective": objective}
+        n = params.pop("n_estimators")
         if rounds != 1.0:  # the same way in fewer, longer steps
-            n = max(int(round(self.n_estimators * rounds)), 1)
-            params.update(n_estimators=n, learning_rate=self.learning_rate * self.n_estimators / n)
+            n = max(int(round(n * rounds)), 1)
+            params["learning_rate"] = self.learning_rate * self.n_estimators / n
+        data = self._dataset(X, y) if data is None else data
         models = [
-            lgb.LGBMRegressor(
-                objective=objective, **{**params, "random_state": self.random_state + b}
-            ).fit(X, y)
+            lgb.train({**params, "random_state": self.random_state + b}, data, num_boost_round=n)
             for b in range(max(self.bags, 1))
         ]
         return models, theta, levels
 
     def _log_mean(
         self,
-        models: list[lgb.LGBMRegressor],
+        models: list[lgb.Booster],
         theta: np.ndarray,
         levels: dict[str, pd.Index],
         X: pd.DataFrame,
@@ -371,13 +383,15 @@ class LGBMNegBinDemand(_LGBMSettings):
         if time is not None:
             t = pd.Series(np.asarray(time)).rank(method="first").to_numpy() / len(y)
             late = t > 1.0 - self.holdout
-            held = self._launched_skus(sku, t) & _flag(X, "cold_sku")
+            if "cold_sku" in X:  # a launch is a SKU's first stream: cold_sku says which
+                held = self._launched_skus(sku, t) & _flag(X, "cold_sku")
         else:
             late = np.random.default_rng(self.random_state).random(len(y)) < self.holdout
         design = self._design(X)
         r0 = np.full(len(y), self.working_size)
         train = ~late & ~held
         judge = late | held  # held-out rows: the latest, and the held-out first streams
+        data = self._dataset(X, y)
         if judge.any() and train.sum() >= 2 * self.min_child_samples:
             early = self._booster(
                 X[train],
@@ -387,6 +401,7 @@ class LGBMNegBinDemand(_LGBMSettings):
                 r0[train],
                 copies,
                 self.holdout_rounds,
+                data.subset(np.flatnonzero(train)),
             )
             # a held-out first stream is judged as a new SKU's: its own level, which the
             # held-out model learned from the SKU's later streams, is not used
@@ -429,7 +444,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         # final trees learn at the size measured on held-out rows, not the working size
         r_final = self.dispersion_.size(design) if self.fitted_size else r0
         self.mean_models_, self.offset_theta_, self.effect_levels_ = self._booster(
-            X, keys, y, cens, r_final, copies
+            X, keys, y, cens, r_final, copies, data=data
         )
         self.n_censored_ = int(cens.sum())
         return self

@@ -298,7 +298,7 @@ def test_held_out_model_in_fewer_longer_steps_still_measures_the_spread(monkeypa
 
     def spy(self, *args, **kw):
         models, theta, levels = booster(self, *args, **kw)
-        grown.append([(m.n_estimators, m.learning_rate) for m in models])
+        grown.append([(m.num_trees(), m.params["learning_rate"]) for m in models])
         return models, theta, levels
 
     monkeypatch.setattr(LGBMNegBinDemand, "_booster", spy)
