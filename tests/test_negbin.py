@@ -1,5 +1,7 @@
 """Censored negative binomial likelihood, dispersion and the NB demand model: known answers."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -309,6 +311,36 @@ def test_held_out_model_in_fewer_longer_steps_still_measures_the_spread(monkeypa
     assert final == [(80, pytest.approx(0.05))]
     size = m.dispersion_.size(m._design(X))
     assert size.mean() == pytest.approx(3.0, rel=0.25)
+
+
+def test_the_rows_are_binned_once_for_the_held_out_model_and_every_bag(monkeypatch):
+    rng = np.random.default_rng(6)
+    n = 3000
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    mu = np.exp(1.0 + 0.5 * X["a"])
+    y = rng.negative_binomial(4.0, 4.0 / (4.0 + mu)).astype(float)
+    built, trained = [], []
+    dataset, booster = LGBMNegBinDemand._dataset, LGBMNegBinDemand._booster
+
+    @functools.wraps(dataset)
+    def count(self, *args, **kw):
+        built.append(len(args[0]))
+        return dataset(self, *args, **kw)
+
+    @functools.wraps(booster)
+    def spy(self, *args, **kw):
+        out = booster(self, *args, **kw)
+        trained.append([m.num_trees() for m in out[0]])
+        return out
+
+    monkeypatch.setattr(LGBMNegBinDemand, "_dataset", count)
+    monkeypatch.setattr(LGBMNegBinDemand, "_booster", spy)
+    kw = dict(n_estimators=40, num_leaves=7, n_jobs=1, offset=(), bags=2)
+    m = LGBMNegBinDemand(**kw).fit(X, y, time=np.arange(n))
+    assert built == [n]  # the held-out model's rows are a subset of the same bins
+    assert trained == [[10, 10], [40, 40]]  # held-out and final model, two bags each
+    assert np.isfinite(m.predict_mean(X)).all()
+    assert m.scale_ == pytest.approx(1.0, abs=0.15)
 
 
 def test_mixed_likelihood_integrates_the_level_and_the_dispersion_fit_sees_through_it():
