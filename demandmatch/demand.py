@@ -478,10 +478,11 @@ class LGBMNegBinDemand(_LGBMSettings):
 
         Boosted trees shrink log mu toward the middle, and exp of a noisy log mean is low on
         average: the scale makes the held-out demand's sum match, a sold-out row counted at
-        E[D | D >= y] under the rescaled mean and the size fitted at it. One step from the
-        model's own mean, or with `solve` the scale at which that holds (sold-out rows imputed
-        at too low a mean make it too small), from `start`'s scales when given (else one
-        step)."""
+        E[D | D >= y] under the rescaled mean and the size fitted at it, mixed over the row's
+        level spread sd (a new SKU that sold out was likelier a popular one). One step from
+        the model's own mean, or with `solve` the scales at which that holds (sold-out rows
+        imputed at too low a mean make them too small), from `start`'s scales when given (else
+        one step)."""
         mu0 = np.exp(f + 0.5 * sd**2)
         apart = new if rescale_new else np.zeros(len(y), bool)
 
@@ -489,7 +490,9 @@ class LGBMNegBinDemand(_LGBMSettings):
             mu = mu0 * np.where(apart, new_scale, scale)
             size = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu, cens, sd)
             y_mean = y.copy()
-            y_mean[cens] = negbin.impute_mean(y[cens], mu[cens], size.size(design[cens]))
+            y_mean[cens] = negbin.impute_mean_mixed(
+                y[cens], mu[cens], size.size(design[cens]), sd[cens]
+            )
             return _sum_ratio(y_mean, mu0, ~apart), _sum_ratio(y_mean, mu0, apart)
 
         scale, new_scale = rescaled(1.0, 1.0) if start is None else start
@@ -505,7 +508,14 @@ class LGBMNegBinDemand(_LGBMSettings):
                 x0, g0 = x1, g1
                 x1 = float(np.clip(x1 - step, *np.log(SCALES)))
             scale = float(np.exp(x1))
-            new_scale = rescaled(scale, new_scale)[1]
+        if solve and cens[apart].any():
+            # a new SKU's scale likewise, by fixed-point steps (its imputed demand rises with
+            # it, less than in proportion)
+            for _ in range(SCALE_STEPS):
+                prev, new_scale = new_scale, rescaled(scale, new_scale)[1]
+                new_scale = float(np.clip(new_scale, *SCALES))
+                if abs(np.log(new_scale / prev)) < 1e-3:
+                    break
         mu = mu0 * np.where(apart, new_scale, scale)
         disp = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu, cens, sd)
         ll = negbin.loglik_mixed(y, mu, disp.size(design), cens, sd).sum()

@@ -105,6 +105,26 @@ def impute_mean(s: np.ndarray, mu: np.ndarray, r: np.ndarray) -> np.ndarray:
     return np.where(s > 0, np.exp(num - den), mu)
 
 
+def impute_mean_mixed(s: np.ndarray, mean: np.ndarray, r: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """E[D | D >= s] when the NB mean is lognormal around `mean` with log spread sd (E =
+    mean), as loglik_mixed's demand: sum_k w_k mu_k P(D'_k >= s - 1) / sum_k w_k P(D_k >= s)
+    over Gauss-Hermite nodes (impute_mean's identity at each node). A sold-out row is likelier
+    at a node with a high level, so the tail sits above the plain NB's at the same mean."""
+    s, mean, sd = (np.asarray(a, dtype=float) for a in (s, mean, sd))
+    r = np.broadcast_to(np.asarray(r, dtype=float), s.shape)
+    out = impute_mean(s, mean, r)
+    mixed = np.flatnonzero((sd > 0) & (s > 0))
+    if len(mixed) == 0:
+        return out
+    mu, w = lognormal_nodes(mean[mixed, None], sd[mixed, None])  # (rows, nodes)
+    k, rr = s[mixed, None], r[mixed, None]
+    p = _p(mu, rr)
+    num = np.log(mu) + stats.nbinom.logsf(k - 2.0, rr + 1.0, p) + np.log(w)
+    den = stats.nbinom.logsf(k - 1.0, rr, p) + np.log(w)
+    out[mixed] = np.exp(special.logsumexp(num, axis=1) - special.logsumexp(den, axis=1))
+    return out
+
+
 class Dispersion:
     """log r = design @ theta: NB size as a log-linear function of a few row groups, fitted by
     censored maximum likelihood with a weak ridge pull toward a common level."""

@@ -53,6 +53,27 @@ def test_impute_mean_equals_the_truncated_expectation():
         )
 
 
+def test_mixed_impute_mean_is_the_truncated_expectation_over_the_lognormal_level():
+    # dense integral over the level: z on a fine grid, E[D | D >= s] of the NB mixed over
+    # mu = mean exp(sd z - sd^2 / 2); sd 0 is the plain NB's
+    mean, r = np.array([5.0, 20.0, 3.0]), np.array([3.0, 8.0, 1.0])
+    s, sd = np.array([9.0, 15.0, 4.0]), np.array([0.8, 0.5, 0.0])
+    d = np.arange(0, 4000)
+    z = np.linspace(-6.0, 6.0, 481)
+    phi = stats.norm.pdf(z)
+    got = negbin.impute_mean_mixed(s, mean, r, sd)
+    for i in range(3):
+        mu = mean[i] * np.exp(sd[i] * z - 0.5 * sd[i] ** 2)
+        n, p = negbin_params(mu[:, None], r[i])
+        pmf = stats.nbinom.pmf(d[None, :], n, p) * phi[:, None]
+        keep = d >= s[i]
+        expected = (pmf[:, keep] * d[keep]).sum() / pmf[:, keep].sum()
+        assert got[i] == pytest.approx(expected, rel=1e-4)
+    plain = negbin.impute_mean(s, mean, r)
+    assert got[2] == pytest.approx(plain[2], rel=1e-12)
+    assert got[0] > 1.3 * plain[0]  # a sell-out points to a high level: the tail sits higher
+
+
 @pytest.mark.parametrize("censor", [False, True])
 def test_dispersion_recovers_the_true_size_per_group(censor):
     rng = np.random.default_rng(0)
@@ -480,3 +501,29 @@ def test_the_mean_scale_imputes_sold_out_rows_at_the_rescaled_mean():
     assert step < 1.15
     assert scale == pytest.approx(1.3, rel=0.02)
     assert disp.size(one[:1])[0] == pytest.approx(3.0, rel=0.05)
+
+
+def test_sold_out_first_streams_set_a_new_skus_mean_as_the_uncensored_ones_do(monkeypatch):
+    # launches stocked at the 60th percentile of first-stream demand sell out 46% of the time,
+    # the popular ones most: their imputed demand must integrate the new level's spread, or the
+    # new SKU's mean comes out low (as with the plain NB's tail)
+    X, y, when, _ = _arriving_skus(13, 0.7, span=0.5, gap=0.05)
+    cold = X["cold_sku"].to_numpy() > 0
+    stock = np.where(cold, np.quantile(y[cold], 0.6), np.inf)
+    kw = dict(n_estimators=40, num_leaves=7, n_jobs=1, offset=(), effect_sd=0.5)
+
+    def new_mean_factor(censored: bool) -> float:
+        m = LGBMNegBinDemand(**kw)
+        if censored:
+            m.fit(X, np.minimum(y, stock), censored=y >= stock, time=when)
+        else:
+            m.fit(X, y, time=when)
+        return m.new_sku_scale_ * np.exp(0.5 * (m.spread_factor_ * 0.5) ** 2)
+
+    full, mixed = new_mean_factor(False), new_mean_factor(True)
+    monkeypatch.setattr(
+        negbin, "impute_mean_mixed", lambda s, mu, r, sd: negbin.impute_mean(s, mu, r)
+    )
+    plain = new_mean_factor(True)
+    assert abs(np.log(mixed / full)) < 0.1
+    assert abs(np.log(mixed / full)) < abs(np.log(plain / full)) - 0.04
