@@ -277,8 +277,8 @@ class LGBMNegBinDemand(_LGBMSettings):
         censored: np.ndarray,
         r: np.ndarray,
         copies: float,
-        rounds: float = 1.0,
-        data: lgb.Dataset | None = None,
+        rounds: float,
+        data: lgb.Dataset,
     ) -> tuple[list[lgb.Booster], np.ndarray, dict[str, pd.Index]]:
         """The trees boost log mu from a log-linear start in `offset` columns and random
         effects (fitted by the same censored likelihood), so that a rare effect such as a
@@ -287,7 +287,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         SKU's or streamer's level is read net of the hype of the streams it was seen in.
         `copies`: rows per past outcome (one per training lead), which scales the prior so that
         repeating an outcome does not make it count more against the prior. `data`: X binned
-        by `_dataset` (else binned here)."""
+        by `_dataset`."""
 
         def objective(f: np.ndarray, _: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
             return negbin.grad_hess(f + base, y, r, censored)
@@ -303,7 +303,6 @@ class LGBMNegBinDemand(_LGBMSettings):
         if rounds != 1.0:  # the same way in fewer, longer steps
             n = max(int(round(n * rounds)), 1)
             params["learning_rate"] = self.learning_rate * self.n_estimators / n
-        data = self._dataset(X, y) if data is None else data
         models = [
             lgb.train({**params, "random_state": self.random_state + b}, data, num_boost_round=n)
             for b in range(max(self.bags, 1))
@@ -370,8 +369,8 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.feature_names_ = [c for c in X.columns if c not in ID_COLUMNS]
         keys = self._effect_keys(X)
         sku = keys.get(PRODUCT_EFFECTS[0])  # each row's SKU, as the random effects key it
-        if sku is None and {"merchant_id", "sku_id"} <= set(X.columns):
-            sku = _sku_key(X).to_numpy()
+        if sku is None and {"merchant_id", "sku_id", "cold_sku"} <= set(X.columns):
+            sku = _sku_key(X).to_numpy()  # only the launch hold-out needs it
         copies = 1.0  # rows per past outcome: one per training lead
         if "stream_id" in X and "sku_id" in X:
             copies = len(X) / max(len(X.drop_duplicates(["stream_id", "sku_id"])), 1)
@@ -429,7 +428,7 @@ class LGBMNegBinDemand(_LGBMSettings):
                 f_judge, factors[best] * unseen, *held_out, solve=True, start=start
             )
             self.spread_factor_ = factors[best]
-            self.n_launch_rows_ = int((judge & held).sum())
+            self.n_launch_rows_ = int(held.sum())
         else:
             self.scale_, self.new_sku_scale_, self.spread_factor_ = 1.0, 1.0, 1.0
             self.n_launch_rows_ = 0
@@ -444,7 +443,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         # final trees learn at the size measured on held-out rows, not the working size
         r_final = self.dispersion_.size(design) if self.fitted_size else r0
         self.mean_models_, self.offset_theta_, self.effect_levels_ = self._booster(
-            X, keys, y, cens, r_final, copies, data=data
+            X, keys, y, cens, r_final, copies, 1.0, data
         )
         self.n_censored_ = int(cens.sum())
         return self

@@ -96,20 +96,25 @@ def grad_hess(
     return grad, np.maximum(hess, _MIN_HESS)
 
 
-def impute_mean(s: np.ndarray, mu: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """E[D | D >= s] for NB(mu, r): mu P(D' >= s - 1) / P(D >= s), where D' is NB(mu, r + 1)
-    with the same p (because y P(D = y) = mu P(D' = y - 1))."""
+def _log_tail(s: np.ndarray, mu: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(log E[D; D >= s], log P(D >= s)) for NB(mu, r): E[D; D >= s] = mu P(D' >= s - 1),
+    where D' is NB(mu, r + 1) with the same p (because y P(D = y) = mu P(D' = y - 1))."""
     p = _p(mu, r)
     num = np.log(mu) + stats.nbinom.logsf(s - 2.0, r + 1.0, p)
-    den = stats.nbinom.logsf(s - 1.0, r, p)
+    return num, stats.nbinom.logsf(s - 1.0, r, p)
+
+
+def impute_mean(s: np.ndarray, mu: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """E[D | D >= s] for NB(mu, r)."""
+    num, den = _log_tail(s, mu, r)
     return np.where(s > 0, np.exp(num - den), mu)
 
 
 def impute_mean_mixed(s: np.ndarray, mean: np.ndarray, r: np.ndarray, sd: np.ndarray) -> np.ndarray:
     """E[D | D >= s] when the NB mean is lognormal around `mean` with log spread sd (E =
-    mean), as loglik_mixed's demand: sum_k w_k mu_k P(D'_k >= s - 1) / sum_k w_k P(D_k >= s)
-    over Gauss-Hermite nodes (impute_mean's identity at each node). A sold-out row is likelier
-    at a node with a high level, so the tail sits above the plain NB's at the same mean."""
+    mean), as loglik_mixed's demand: sum_k w_k E_k[D; D >= s] / sum_k w_k P_k(D >= s) over
+    Gauss-Hermite nodes. A sold-out row is likelier at a node with a high level, so the tail
+    sits above the plain NB's at the same mean."""
     s, mean, sd = (np.asarray(a, dtype=float) for a in (s, mean, sd))
     r = np.broadcast_to(np.asarray(r, dtype=float), s.shape)
     out = impute_mean(s, mean, r)
@@ -117,11 +122,11 @@ def impute_mean_mixed(s: np.ndarray, mean: np.ndarray, r: np.ndarray, sd: np.nda
     if len(mixed) == 0:
         return out
     mu, w = lognormal_nodes(mean[mixed, None], sd[mixed, None])  # (rows, nodes)
-    k, rr = s[mixed, None], r[mixed, None]
-    p = _p(mu, rr)
-    num = np.log(mu) + stats.nbinom.logsf(k - 2.0, rr + 1.0, p) + np.log(w)
-    den = stats.nbinom.logsf(k - 1.0, rr, p) + np.log(w)
-    out[mixed] = np.exp(special.logsumexp(num, axis=1) - special.logsumexp(den, axis=1))
+    num, den = _log_tail(s[mixed, None], mu, r[mixed, None])
+    log_w = np.log(w)
+    out[mixed] = np.exp(
+        special.logsumexp(num + log_w, axis=1) - special.logsumexp(den + log_w, axis=1)
+    )
     return out
 
 

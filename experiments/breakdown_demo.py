@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from bench_demo import (
     LEVELS,
+    blind,
     blind_mean,
-    cold_blind,
     cold_prior,
     demo_world,
     has_video,
@@ -56,6 +56,7 @@ def scored_world(seed: int, size: str, config) -> pd.DataFrame:
 
     cold_sku = fc.lineup["cold_sku"].to_numpy(dtype=bool)
     cold_host = fc.lineup["cold_streamer"].to_numpy(dtype=bool)
+    prior = cold_prior(t, cold_sku, cold_host)  # the no-history reference's
     video = has_video(tables, t["stream_id"], fc.as_of)
     days = (fc.lineup["start_time"] - fc.as_of).dt.total_seconds().to_numpy() / 86400
     return pd.DataFrame(
@@ -64,10 +65,10 @@ def scored_world(seed: int, size: str, config) -> pd.DataFrame:
             "forecast": loss(fc.forecasts[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)),
             "oracle": loss(quantiles_negbin(mu, nb_size, LEVELS)),
             "video_horizon": loss(video_horizon(t, video)[1]),
-            "no_history": loss(cold_blind(t, cold_sku, cold_host)[1]),
+            "no_history": loss(blind(t, *prior)[1]),
             "mean": fc.forecasts["mean"].to_numpy(dtype=float),
             "true_mean": mu,
-            "no_history_mean": blind_mean(t, *cold_prior(t, cold_sku, cold_host)),
+            "no_history_mean": blind_mean(t, *prior),
             "cold_start": np.select(
                 [cold_sku & cold_host, cold_sku, cold_host],
                 ["both new", "new SKU", "new streamer"],
