@@ -9,7 +9,9 @@ the forecast's pinball loss, its pinball against the oracle's next to the two re
 the bias of its mean next to the no-history reference's (which knows everything but the hype
 and, for cold rows, the new SKU's popularity and the new streamer's skill). Last, per seed:
 pinball/oracle overall, on cold rows and on new-SKU rows, and the bias of the mean overall and
-on new-SKU rows.
+on new-SKU rows; and pinball/oracle of the forecast's own distribution (size, level spread) around
+the no-history reference's mean, and around its own mean rescaled to the reference's sum: whether
+the gap is the mean row by row, its overall scale, or the distribution's shape.
 
     python experiments/breakdown_demo.py --seeds 0 1 2 3 4 5 [--config FILE]
 """
@@ -32,8 +34,9 @@ from bench_demo import (
 )
 
 from demandmatch.config import load_config
-from demandmatch.distributions import quantiles_negbin
+from demandmatch.distributions import quantiles_negbin, quantiles_negbin_mixed
 from demandmatch.evaluation import expected_pinball_negbin
+from demandmatch.features import build_features
 from demandmatch.forecast import fit_demand, predict_demand, sold_out
 from demandmatch.schema import QUANTILE_COLUMNS
 
@@ -57,6 +60,11 @@ def scored_world(seed: int, size: str, config) -> pd.DataFrame:
     cold_sku = fc.lineup["cold_sku"].to_numpy(dtype=bool)
     cold_host = fc.lineup["cold_streamer"].to_numpy(dtype=bool)
     prior = cold_prior(t, cold_sku, cold_host)  # the no-history reference's
+    ref_mean = blind_mean(t, *prior)
+    # the forecast's own distribution around the reference's mean, and around its own mean
+    # rescaled to the reference's sum: is the gap the mean row by row, its scale, or the shape?
+    mean, size, spread = model_distribution(fitted, tables, config, fc)
+    rescaled = mean * ref_mean.sum() / mean.sum()
     video = has_video(tables, t["stream_id"], fc.as_of)
     days = (fc.lineup["start_time"] - fc.as_of).dt.total_seconds().to_numpy() / 86400
     return pd.DataFrame(
@@ -66,9 +74,11 @@ def scored_world(seed: int, size: str, config) -> pd.DataFrame:
             "oracle": loss(quantiles_negbin(mu, nb_size, LEVELS)),
             "video_horizon": loss(video_horizon(t, video)[1]),
             "no_history": loss(blind(t, *prior)[1]),
+            "own_shape_ref_mean": loss(quantiles_negbin_mixed(ref_mean, size, spread, LEVELS)),
+            "rescaled": loss(quantiles_negbin_mixed(rescaled, size, spread, LEVELS)),
             "mean": fc.forecasts["mean"].to_numpy(dtype=float),
             "true_mean": mu,
-            "no_history_mean": blind_mean(t, *prior),
+            "no_history_mean": ref_mean,
             "cold_start": np.select(
                 [cold_sku & cold_host, cold_sku, cold_host],
                 ["both new", "new SKU", "new streamer"],
@@ -84,6 +94,18 @@ def scored_world(seed: int, size: str, config) -> pd.DataFrame:
             ),
         }
     )
+
+
+def model_distribution(fitted, tables, config, fc) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, size, level spread) of the fitted NB model for the forecast's rows, from the
+    features predict_demand built for them (as of the as-of time)."""
+    upcoming = fc.lineup.drop(columns=["cold_sku", "cold_streamer"]).assign(cutoff=fc.as_of)
+    known = fitted.lineup[fitted.lineup["end_time"] <= fc.as_of]
+    X = build_features(upcoming, None, tables, config.festivals, config.timezone, history=known)
+    mean, size, spread = fitted.model.predict_distribution(X)
+    if not np.allclose(mean, fc.forecasts["mean"].to_numpy(dtype=float), rtol=1e-9):
+        raise RuntimeError("the rebuilt features do not give the forecast's mean")
+    return mean, size, spread
 
 
 def group_table(rows: pd.DataFrame, by: str | pd.Series) -> pd.DataFrame:
@@ -109,6 +131,9 @@ def seed_table(rows: pd.DataFrame) -> pd.DataFrame:
         new = r["new_sku"]
         out[seed] = {
             "pinball/oracle": r["forecast"].sum() / r["oracle"].sum(),
+            "  its shape, reference's mean": r["own_shape_ref_mean"].sum() / r["oracle"].sum(),
+            "  its mean rescaled to ref's sum": r["rescaled"].sum() / r["oracle"].sum(),
+            "no-history ref pinball/oracle": r["no_history"].sum() / r["oracle"].sum(),
             "cold pinball/oracle": r.loc[cold, "forecast"].sum() / r.loc[cold, "oracle"].sum(),
             "new-SKU pinball/oracle": r.loc[new, "forecast"].sum() / r.loc[new, "oracle"].sum(),
             "bias": r["mean"].sum() / r["true_mean"].sum() - 1.0,
