@@ -174,6 +174,25 @@ def learns_censoring(model: DemandModel) -> bool:
     return "censored" in inspect.signature(model.fit).parameters
 
 
+def upcoming_features(
+    fitted: FittedDemand,
+    tables: Tables,
+    config: Config,
+    upcoming: pd.DataFrame,
+    lead_hours: float | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(upcoming rows with their cutoff, their feature rows): as of the fit's as-of time, or
+    each `lead_hours` before its stream starts, from the streams that ended by then."""
+    if lead_hours is None:
+        cutoff = pd.Series(fitted.as_of, index=upcoming.index)
+    else:
+        cutoff = upcoming["start_time"] - pd.Timedelta(hours=float(lead_hours))
+    upcoming = upcoming.assign(cutoff=cutoff).reset_index(drop=True)
+    known = fitted.lineup[fitted.lineup["end_time"] <= cutoff.max()]
+    X = build_features(upcoming, None, tables, config.festivals, config.timezone, history=known)
+    return upcoming, X
+
+
 def predict_demand(
     fitted: FittedDemand,
     tables: Tables,
@@ -194,13 +213,7 @@ def predict_demand(
         empty = pd.DataFrame(columns=list(FORECAST_COLUMNS))
         return DemandForecast(as_of, horizon_days, upcoming, empty, [], fitted.n_train)
     with timer.stage("features", progress):
-        if lead_hours is None:
-            cutoff = pd.Series(as_of, index=upcoming.index)
-        else:
-            cutoff = upcoming["start_time"] - pd.Timedelta(hours=float(lead_hours))
-        upcoming = upcoming.assign(cutoff=cutoff).reset_index(drop=True)
-        known = fitted.lineup[fitted.lineup["end_time"] <= cutoff.max()]
-        X = build_features(upcoming, None, tables, config.festivals, config.timezone, history=known)
+        upcoming, X = upcoming_features(fitted, tables, config, upcoming, lead_hours)
     with timer.stage("demand model", progress):
         q = model.predict_quantiles(X)
         mean = model.predict_mean(X)

@@ -36,8 +36,13 @@ from bench_demo import (
 from demandmatch.config import load_config
 from demandmatch.distributions import quantiles_negbin, quantiles_negbin_mixed
 from demandmatch.evaluation import expected_pinball_negbin
-from demandmatch.features import build_features
-from demandmatch.forecast import fit_demand, predict_demand, sold_out
+from demandmatch.forecast import (
+    fit_demand,
+    predict_demand,
+    sold_out,
+    split_rows,
+    upcoming_features,
+)
 from demandmatch.schema import QUANTILE_COLUMNS
 
 
@@ -98,14 +103,10 @@ def scored_world(seed: int, size: str, config) -> pd.DataFrame:
 
 def model_distribution(fitted, tables, config, fc) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mean, size, level spread) of the fitted NB model for the forecast's rows, from the
-    features predict_demand built for them (as of the as-of time)."""
-    upcoming = fc.lineup.drop(columns=["cold_sku", "cold_streamer"]).assign(cutoff=fc.as_of)
-    known = fitted.lineup[fitted.lineup["end_time"] <= fc.as_of]
-    X = build_features(upcoming, None, tables, config.festivals, config.timezone, history=known)
-    mean, size, spread = fitted.model.predict_distribution(X)
-    if not np.allclose(mean, fc.forecasts["mean"].to_numpy(dtype=float), rtol=1e-9):
-        raise RuntimeError("the rebuilt features do not give the forecast's mean")
-    return mean, size, spread
+    features predict_demand builds for them."""
+    _, upcoming = split_rows(fitted.lineup, fc.as_of, fc.horizon_days)
+    _, X = upcoming_features(fitted, tables, config, upcoming)
+    return fitted.model.predict_distribution(X)
 
 
 def group_table(rows: pd.DataFrame, by: str | pd.Series) -> pd.DataFrame:
