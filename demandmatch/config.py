@@ -16,6 +16,11 @@ class Festival(BaseModel):
     day: int = Field(ge=1, le=31)
 
 
+# shares of n_estimators the held-out likelihood chooses the demand model's rounds from: where its
+# log-linear start already says what the data can tell, more rounds only learn noise
+ROUND_SHARES = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
+
+
 class ModelConfig(BaseModel):
     """Demand model: its name in demandmatch.demand.MODELS and the LightGBM settings."""
 
@@ -43,6 +48,16 @@ class ModelConfig(BaseModel):
     # lgbm_negbin: share of the SKUs launched during the history whose first streams are held
     # out too, judged as new SKUs (they teach a new SKU's spread, scale and dispersion)
     launch_holdout: float = Field(1.0, ge=0, le=1)
+    # lgbm_negbin: the trees' rounds, as shares of n_estimators, that the held-out likelihood
+    # chooses from (one share: no choice)
+    round_shares: tuple[float, ...] = Field(ROUND_SHARES, min_length=1)
+
+    @field_validator("round_shares")
+    @classmethod
+    def _round_shares(cls, shares: tuple[float, ...]) -> tuple[float, ...]:
+        if not all(0 <= s <= 1 for s in shares):
+            raise ValueError(f"round shares must be in [0, 1]: {shares}")
+        return shares
 
 
 class ServiceLevels(BaseModel):

@@ -13,27 +13,35 @@ import pandas as pd
 from scipy import sparse
 
 from . import negbin
+from .config import ROUND_SHARES
 from .distributions import quantiles_negbin_mixed, survival_negbin_mixed
+from .offset_terms import OffsetTerms
 from .schema import QUANTILE_LEVELS
 
 # identify a row or group rows (the random effects below); never used as tree inputs
 ID_COLUMNS = ("stream_id", "sku_id", "streamer_id", "brand")
 LEAD_BUCKETS = (12.0, 48.0, 120.0)  # hours before the stream: dispersion differs across them
-# the log-linear start of the NB mean: main effects that hold across streamers and SKUs, so that
-# a row beyond the history's range (a bigger streamer, a deeper discount, a festival) follows
-# their trend where trees alone would stay flat; "log1p:name" takes log(1 + name), a blank value
-# (no history yet, no video yet) gets its own level. video_reach, the log projected reach of the
-# stream's videos, carries the stream's hype; log_followers, next to it, what is usual for its size
+# the log-linear start of the NB mean (specs of offset_terms): main effects that hold across
+# streamers and SKUs, so that a row beyond the history's range (a bigger streamer, a deeper
+# discount, a festival) follows their trend where trees alone would stay flat, and a price
+# elasticity per category, a level per part of the day, weekday and category, whether a video
+# features the SKU. A blank value (no history yet, no video yet) gets its own level. video_reach,
+# the log projected reach of the stream's videos, carries the stream's hype; log_followers, next
+# to it, what is usual for its size
 OFFSET_COLUMNS = (
     "festival_runup",
     "log_followers",
     "featured",
     "log_price",
-    "discount",
+    "discount*category",
     "slot",
-    "duration_min",
-    "lineup_size",
+    "log:duration_min",
+    "log:lineup_size",
     "video_reach",
+    "flag:video_sku_n",
+    "cat:daypart",
+    "cat:weekday",
+    "cat:category",
 )
 # random effects of the log-linear start, each a group of rows sharing these columns: a SKU's own
 # popularity, its brand's, a streamer's pull and taste for a category, and each past stream's
@@ -157,7 +165,9 @@ class LGBMNegBinDemand(_LGBMSettings):
     `fitted_size` the final model learns at the measured size. One booster instead of one per
     quantile (or `bags` of them averaged in log mean); the quantiles and the optimiser's
     survival curve come from the same distribution, mixed over a lognormal mean where a new
-    SKU's level is unknown.
+    SKU's level is unknown. The trees grow the share of `n_estimators` (from `round_shares`)
+    whose truncated held-out model the held-out likelihood prefers: none when the log-linear
+    start already says all the data can tell.
     """
 
     learns_censoring = True  # fit takes censored= (sold-out rows) and time= (the holdout)
@@ -185,6 +195,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         bags: int = 1,
         holdout_rounds: float = 0.25,
         launch_holdout: float = 1.0,
+        round_shares: Sequence[float] = ROUND_SHARES,
     ) -> None:
         super().__init__(
             levels,
@@ -209,32 +220,12 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.bags = bags
         self.holdout_rounds = holdout_rounds
         self.launch_holdout = launch_holdout
-
-    def _offset_values(self, X: pd.DataFrame) -> np.ndarray:
-        """The offset columns as a (rows, columns) array: "log1p:name" is log(1 + name)."""
-        out = np.empty((len(X), len(self.offset_columns_)))
-        for j, spec in enumerate(self.offset_columns_):
-            log, name = _offset_spec(spec)
-            v = X[name].to_numpy(dtype=float)
-            out[:, j] = np.log1p(np.maximum(v, 0.0)) if log else v
-        return out
-
-    def _fit_offset_scaling(self, X: pd.DataFrame) -> None:
-        """Centre and scale of each offset column, and which ones need a missing flag."""
-        v = self._offset_values(X)
-        self.offset_center_ = np.nan_to_num(np.nanmean(v, axis=0))
-        spread = np.nan_to_num(np.nanstd(v, axis=0))
-        self.offset_spread_ = np.where(spread > 1e-12, spread, 1.0)
-        self.offset_missing_ = np.isnan(v).any(axis=0)
+        self.round_shares = tuple(round_shares)
 
     def _offset_design(self, X: pd.DataFrame) -> np.ndarray:
-        """Intercept, standardised offset columns (blank at their mean) and a flag per column
-        that had blanks when fitted (cold start: no history yet)."""
-        v = self._offset_values(X)
-        blank = np.isnan(v)
-        z = np.where(blank, 0.0, (v - self.offset_center_) / self.offset_spread_)
-        flags = blank[:, self.offset_missing_].astype(float)
-        return np.column_stack([np.ones(len(X)), z, flags])
+        """Intercept, standardised offset terms (blank at their mean) and a flag per term that
+        had blanks when fitted (cold start: no history yet); see offset_terms."""
+        return self.offset_terms_.design(X)
 
     def _effect_keys(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         """The group level of every row, per random effect whose columns are present (none
@@ -279,6 +270,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         copies: float,
         rounds: float,
         data: lgb.Dataset,
+        share: float = 1.0,
     ) -> tuple[list[lgb.Booster], np.ndarray, dict[str, pd.Index]]:
         """The trees boost log mu from a log-linear start in `offset` columns and random
         effects (fitted by the same censored likelihood), so that a rare effect such as a
@@ -287,7 +279,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         SKU's or streamer's level is read net of the hype of the streams it was seen in.
         `copies`: rows per past outcome (one per training lead), which scales the prior so that
         repeating an outcome does not make it count more against the prior. `data`: X binned
-        by `_dataset`."""
+        by `_dataset`. `share`: of those rounds, the ones grown (none: the start alone)."""
 
         def objective(f: np.ndarray, _: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
             return negbin.grad_hess(f + base, y, r, censored)
@@ -303,10 +295,17 @@ class LGBMNegBinDemand(_LGBMSettings):
         if rounds != 1.0:  # the same way in fewer, longer steps
             n = max(int(round(n * rounds)), 1)
             params["learning_rate"] = self.learning_rate * self.n_estimators / n
-        models = [
-            lgb.train({**params, "random_state": self.random_state + b}, data, num_boost_round=n)
-            for b in range(max(self.bags, 1))
-        ]
+        n = int(round(n * share))
+        models = (
+            []
+            if n == 0
+            else [
+                lgb.train(
+                    {**params, "random_state": self.random_state + b}, data, num_boost_round=n
+                )
+                for b in range(max(self.bags, 1))
+            ]
+        )
         return models, theta, levels
 
     def _log_mean(
@@ -316,9 +315,13 @@ class LGBMNegBinDemand(_LGBMSettings):
         levels: dict[str, pd.Index],
         X: pd.DataFrame,
         keys: dict[str, np.ndarray],
+        rounds: int | None = None,
     ) -> np.ndarray:
+        """log mu of X's rows: the start plus the trees (their first `rounds` only, if given)."""
         design = self._offset_design(X)
-        trees = np.mean([m.predict(X, raw_score=True) for m in models], axis=0)
+        trees = np.zeros(len(X))
+        if models and rounds != 0:
+            trees = np.mean([m.predict(X, raw_score=True, num_iteration=rounds) for m in models], 0)
         f = trees + design @ theta[: design.shape[1]]
         if not levels:
             return f
@@ -376,8 +379,8 @@ class LGBMNegBinDemand(_LGBMSettings):
             copies = len(X) / max(len(X.drop_duplicates(["stream_id", "sku_id"])), 1)
         X = X[self.feature_names_]
         self.categories_ = sorted(X["category"].astype(str).unique()) if "category" in X else []
-        self.offset_columns_ = [c for c in self.offset if _offset_spec(c)[1] in X]
-        self._fit_offset_scaling(X)
+        self.offset_terms_ = OffsetTerms(self.offset).fit(X)
+        self.offset_columns_ = self.offset_terms_.specs_
         held = np.zeros(len(y), bool)  # first streams of SKUs launched in the history
         if time is not None:
             t = pd.Series(np.asarray(time)).rank(method="first").to_numpy() / len(y)
@@ -409,14 +412,30 @@ class LGBMNegBinDemand(_LGBMSettings):
             if spec in keys_judge and held.any():
                 keys_judge[spec] = np.where(held[judge], "\x00new", keys_judge[spec])
             unseen = self._level_spread(early[2], keys_judge, X[judge])
-            f_judge = self._log_mean(*early, X[judge], keys_judge)
+            enough = (unseen > 0).sum() >= MIN_SPREAD_ROWS
+            held_out = (unseen > 0, enough, design[judge], y[judge], cens[judge])
+            # how many of the rounds to grow: the share whose truncated held-out model the
+            # held-out likelihood prefers (fewer when the trees only learn noise)
+            n_early = early[0][0].current_iteration() if early[0] else 0
+            self.round_share_ = float(max(self.round_shares))
+            if len(self.round_shares) > 1 and n_early:
+                lls = [
+                    self._held_out_spread(
+                        self._log_mean(*early, X[judge], keys_judge, round(c * n_early)),
+                        unseen,
+                        *held_out,
+                    )[0]
+                    for c in self.round_shares
+                ]
+                self.round_share_ = float(self.round_shares[int(np.argmax(lls))])
+            f_judge = self._log_mean(
+                *early, X[judge], keys_judge, round(self.round_share_ * n_early)
+            )
             # how much of the prior's spread a new SKU's level really has (the features tell
             # part of it) and how far off its mean is: what the held-out likelihood prefers,
             # or the prior's own spread and no rescaling when too few held-out rows are new
             # SKUs to tell
-            enough = (unseen > 0).sum() >= MIN_SPREAD_ROWS
             factors = SPREAD_FACTORS if enough else (1.0,)
-            held_out = (unseen > 0, enough, design[judge], y[judge], cens[judge])
             start = None  # the chosen factor's one-step scales, where factors were compared
             best = 0
             if len(factors) > 1:
@@ -431,6 +450,7 @@ class LGBMNegBinDemand(_LGBMSettings):
             self.n_launch_rows_ = int(held.sum())
         else:
             self.scale_, self.new_sku_scale_, self.spread_factor_ = 1.0, 1.0, 1.0
+            self.round_share_ = float(max(self.round_shares))  # no held-out rows to choose by
             self.n_launch_rows_ = 0
             self.dispersion_ = negbin.Dispersion(self.dispersion_ridge).fit(
                 design[:, :1], y, np.full(len(y), max(y.mean(), 1e-6)), cens
@@ -443,7 +463,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         # final trees learn at the size measured on held-out rows, not the working size
         r_final = self.dispersion_.size(design) if self.fitted_size else r0
         self.mean_models_, self.offset_theta_, self.effect_levels_ = self._booster(
-            X, keys, y, cens, r_final, copies, 1.0, data
+            X, keys, y, cens, r_final, copies, 1.0, data, self.round_share_
         )
         self.n_censored_ = int(cens.sum())
         return self
@@ -618,13 +638,6 @@ def _flag(X: pd.DataFrame, name: str) -> np.ndarray:
 
 def _rows(keys: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
     return {spec: k[mask] for spec, k in keys.items()}
-
-
-def _offset_spec(spec: str) -> tuple[bool, str]:
-    """("log1p:name" or "name") -> (take log1p, column name)."""
-    if spec.startswith("log1p:"):
-        return True, spec[len("log1p:") :]
-    return False, spec
 
 
 def _group_key(X: pd.DataFrame, cols: Sequence[str]) -> pd.Index:

@@ -20,6 +20,9 @@ from .tables import Tables
 CATEGORICAL = ("category", "merchant_id")
 HISTORY_WINDOW = 5  # "recent" = the last this many past streams
 _TS = "datetime64[ns, UTC]"  # one resolution for as-of joins (inputs may differ)
+# a stream's part of the day, from these local hours on: morning, afternoon, early evening, prime
+# time, late night
+DAYPART_HOURS = (12.0, 18.0, 20.0, 22.0)
 RUNUP_DAYS = 7  # shoppers buy ahead of a festival: a feature that rises over the days before it
 
 
@@ -96,6 +99,7 @@ def _static_features(
     cat_price = tables.catalog.groupby("category")["list_price"].median()
     lineup_size = rows.groupby(["stream_id", "cutoff"])["sku_id"].transform("size")
     fest_days = _festival_distance(local, festivals)
+    hour = local.dt.hour + local.dt.minute / 60.0
     out = pd.DataFrame(
         {
             "live_price": rows["live_price"],
@@ -108,7 +112,8 @@ def _static_features(
             "lineup_size": lineup_size,
             "featured": rows["featured"].astype(int),
             "duration_min": rows["duration_min"],
-            "hour": local.dt.hour + local.dt.minute / 60.0,
+            "hour": hour,
+            "daypart": np.searchsorted(DAYPART_HOURS, hour.to_numpy(), side="right"),
             "weekday": local.dt.weekday,
             "log_followers": np.log1p(rows["followers"]),
             "festival_days": fest_days,

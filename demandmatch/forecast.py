@@ -115,7 +115,15 @@ def sold_out(rows: pd.DataFrame) -> np.ndarray:
 
 
 # the model config's settings that only lgbm_negbin takes, under the same names
-NEGBIN_SETTINGS = ("censoring", "holdout", "effect_sd", "bags", "holdout_rounds", "launch_holdout")
+NEGBIN_SETTINGS = (
+    "censoring",
+    "holdout",
+    "effect_sd",
+    "bags",
+    "holdout_rounds",
+    "launch_holdout",
+    "round_shares",
+)
 
 
 def make_demand_model(config: Config, **overrides: object) -> DemandModel:

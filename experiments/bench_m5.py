@@ -77,6 +77,9 @@ DM_PARAMS = {
     # and its lags carry the current one; a static level learnt in-sample crowds them out
     # (test RMSSE 1.0218 with it, 0.9871 without)
     "effect_sd": 0.0,
+    # every round grown: letting the held-out likelihood choose among shares of them (0 .. 1)
+    # grew 20-35% of the rounds and scored validation RMSSE 0.8710 against 0.8518 (seed 0)
+    "round_shares": (1.0,),
 }
 
 STATS_METHODS = ("seasonal_naive", "auto_ets", "croston", "adida", "ets_croston")
@@ -147,7 +150,8 @@ def fit_demandmatch(
         "mean": mean,
         "quantiles": q,
         "quantile_source": f"{model} (own quantiles)",
-        "notes": f"{len(y):,} training rows, {X.shape[1]} columns, overrides {overrides}",
+        "notes": f"{len(y):,} training rows, {X.shape[1]} columns, overrides {overrides}"
+        + (f", {est.round_share_:g} of the rounds grown" if hasattr(est, "round_share_") else ""),
     }
 
 
@@ -377,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parse(value: str):
+    if "," in value:  # a list, e.g. round_shares=0,0.5,1
+        return tuple(_parse(v) for v in value.split(","))
     for cast in (int, float):
         try:
             return cast(value)

@@ -171,7 +171,9 @@ def test_fitted_size_learns_the_mean_of_heavily_censored_wide_demand():
     X = pd.DataFrame({"x": x, "category": pd.Categorical(["a"] * n)})
     raw = {}
     for fitted in (False, True):
-        m = LGBMNegBinDemand(n_estimators=60, learning_rate=0.1, fitted_size=fitted, offset=())
+        m = LGBMNegBinDemand(
+            n_estimators=60, learning_rate=0.1, fitted_size=fitted, offset=(), round_shares=(1,)
+        )
         m.fit(X, y, censored=c, time=np.arange(n))
         raw[fitted] = (m.predict_mean(X) / m.scale_).mean() / mu.mean()
     assert raw[False] < 0.9  # learnt at the working size: well short of demand
@@ -191,7 +193,7 @@ def test_log_offset_recovers_a_log_linear_effect_and_flags_blank_history():
     m = LGBMNegBinDemand(n_estimators=1, learning_rate=1e-6, holdout=0.0, offset=("log1p:x",))
     m.fit(X, y)
     assert m.offset_columns_ == ["log1p:x"]
-    slope = m.offset_theta_[1] / m.offset_spread_[0]
+    slope = m.offset_theta_[1] / m.offset_terms_.spread_[0]
     assert slope == pytest.approx(0.8, abs=0.05)
     design = m._offset_design(X)
     assert design.shape[1] == 3  # intercept, standardised log1p(x), blank flag
@@ -356,7 +358,7 @@ def test_the_rows_are_binned_once_for_the_held_out_model_and_every_bag(monkeypat
 
     monkeypatch.setattr(LGBMNegBinDemand, "_dataset", count)
     monkeypatch.setattr(LGBMNegBinDemand, "_booster", spy)
-    kw = dict(n_estimators=40, num_leaves=7, n_jobs=1, offset=(), bags=2)
+    kw = dict(n_estimators=40, num_leaves=7, n_jobs=1, offset=(), bags=2, round_shares=(1,))
     m = LGBMNegBinDemand(**kw).fit(X, y, time=np.arange(n))
     assert built == [n]  # the held-out model's rows are a subset of the same bins
     assert trained == [[10, 10], [40, 40]]  # held-out and final model, two bags each
@@ -527,3 +529,28 @@ def test_sold_out_first_streams_set_a_new_skus_mean_as_the_uncensored_ones_do(mo
     plain = new_mean_factor(True)
     assert abs(np.log(mixed / full)) < 0.1
     assert abs(np.log(mixed / full)) < abs(np.log(plain / full)) - 0.04
+
+
+def test_the_held_out_likelihood_chooses_few_rounds_where_the_start_says_it_all():
+    # log mu = 1 + 0.6 x, x in the log-linear start, plus five noise columns: trees only learn
+    # noise, so few rounds are grown (none predicts the start alone); where the signal is a
+    # wave in a column the start does not have, most of the rounds are
+    rng = np.random.default_rng(3)
+    n = 6000
+    X = pd.DataFrame(rng.normal(size=(n, 6)), columns=["x", *"abcde"])
+    kw = dict(n_estimators=100, num_leaves=15, n_jobs=1, holdout_rounds=0.5, effect_sd=0.0)
+    linear = 1.0 + 0.6 * X["x"].to_numpy()
+    y = rng.negative_binomial(3.0, 3.0 / (3.0 + np.exp(linear)))
+    m = LGBMNegBinDemand(offset=("x",), **kw).fit(X, y, time=np.arange(n))
+    assert m.round_share_ <= 0.2
+    grown = round(m.round_share_ * 100)
+    assert [b.num_trees() for b in m.mean_models_] == ([grown] if grown else [])
+    none = LGBMNegBinDemand(offset=("x",), round_shares=(0,), **kw).fit(X, y, time=np.arange(n))
+    assert none.mean_models_ == []
+    start = none.offset_terms_.design(X) @ none.offset_theta_
+    np.testing.assert_allclose(none.predict_mean(X), np.exp(start) * none.scale_)
+    wave = 1.0 + 1.2 * np.sin(2.0 * X["a"].to_numpy())
+    y = rng.negative_binomial(3.0, 3.0 / (3.0 + np.exp(wave)))
+    m = LGBMNegBinDemand(offset=("x",), **kw).fit(X, y, time=np.arange(n))
+    assert m.round_share_ >= 0.5
+    assert np.corrcoef(np.log(m.predict_mean(X)), wave)[0, 1] > 0.9
