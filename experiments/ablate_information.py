@@ -7,10 +7,12 @@ For each seed and each set of revealed truth columns (`log_sku_pop`: a SKU's own
 hype), every training and forecast row gets the true value as an extra feature column
 `true_<name>`; the forecast is scored exactly against the true distribution as in
 bench_demo.py. With everything revealed, what is left of pinball/oracle is what the model
-fails to learn from data of this size.
+fails to learn from data of this size. With --in-start the revealed columns are terms of the
+model's log-linear start too (else only the trees see them).
 
     python experiments/ablate_information.py --seeds 0 1 2 \
-        --reveal "" log_sku_pop,log_host log_sku_pop,log_host,log_hype [--model '{"offset": []}']
+        --reveal "" log_sku_pop,log_host log_sku_pop,log_host,log_hype [--in-start] \
+        [--model '{"random_effects": ["merchant_id+brand", "stream_id"]}']
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bench_demo import demo_world, score_forecast
 
 from demandmatch import forecast as forecast_module
 from demandmatch.config import load_config
+from demandmatch.demand import OFFSET_COLUMNS
 from demandmatch.forecast import forecast_demand, make_demand_model
 
 
@@ -41,8 +44,12 @@ def revealing(build, truth: pd.DataFrame, names: list[str]):
     return build_with_truth
 
 
-def run(tables, truth: pd.DataFrame, names: list[str], model_params: dict, config):
-    """Scores of the forecast made with the true `names` revealed."""
+def run(tables, truth: pd.DataFrame, names: list[str], model_params: dict, config, in_start=False):
+    """Scores of the forecast made with the true `names` revealed (with `in_start`, as terms of
+    the log-linear start too)."""
+    if in_start:
+        start = model_params.get("offset", OFFSET_COLUMNS)
+        model_params = {**model_params, "offset": [*start, *(f"true_{n}" for n in names)]}
     original = forecast_module.build_features
     forecast_module.build_features = revealing(original, truth, names)
     try:
@@ -69,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated truth columns per variant ('' reveals nothing)",
     )
     ap.add_argument("--model", default="{}", help="JSON of demand model parameters to override")
+    ap.add_argument(
+        "--in-start", action="store_true", help="revealed columns enter the log-linear start too"
+    )
     args = ap.parse_args(argv)
     config = load_config(None, {"tracking": {"enabled": False}})
     params = json.loads(args.model)
@@ -77,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         tables, truth = demo_world(seed, args.size, config)
         for variant in args.reveal:
             names = [n for n in variant.split(",") if n]
-            row = run(tables, truth, names, params, config)
+            row = run(tables, truth, names, params, config, args.in_start)
             out.append({"revealed": variant or "(nothing)", "seed": seed, **row})
             print(f"{variant or '(nothing)'} seed {seed}: {row}", file=sys.stderr)
     df = pd.DataFrame(out)
