@@ -221,6 +221,10 @@ class LGBMNegBinDemand(_LGBMSettings):
         self.holdout_rounds = holdout_rounds
         self.launch_holdout = launch_holdout
         self.round_shares = tuple(round_shares)
+        if not self.round_shares or not all(0 <= c <= 1 for c in self.round_shares):
+            raise ValueError(
+                f"round_shares must be shares of n_estimators in [0, 1]: {round_shares}"
+            )
 
     def _offset_design(self, X: pd.DataFrame) -> np.ndarray:
         """Intercept, standardised offset terms (blank at their mean) and a flag per term that
