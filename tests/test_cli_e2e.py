@@ -115,6 +115,14 @@ def test_outputs_follow_the_contract(small_run):
     assert run["run_id"] and len(run["data_hash"]) >= 16
     assert run["config"]["train_lead_hours"] == [6, 24, 72, 168]
     assert (root / "mlflow.db").exists()
+    # what the fit chose on held-out rows is in the summary and the MLflow run's metrics
+    summary = run["summary"]
+    assert summary["model_round_share"] in run["config"]["model"]["round_shares"]
+    assert 0.5 <= summary["model_mean_scale"] <= 2.0
+    from mlflow.tracking import MlflowClient
+
+    logged = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}").get_run(run["run_id"])
+    assert logged.data.metrics["model_round_share"] == summary["model_round_share"]
 
 
 def test_missing_table_is_a_clear_error(tmp_path):
