@@ -4,7 +4,7 @@ learned attributes end in `_`. Each predicts a mean and quantiles at `levels` th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import lightgbm as lgb
@@ -331,6 +331,32 @@ class LGBMNegBinDemand(_LGBMSettings):
             return f
         return f + _known_effects(self._effect_matrix(levels, keys, len(X)), theta, levels)
 
+    def _log_means_at(
+        self,
+        models: list[lgb.Booster],
+        theta: np.ndarray,
+        levels: dict[str, pd.Index],
+        X: pd.DataFrame,
+        keys: dict[str, np.ndarray],
+        cuts: Iterable[int],
+    ) -> dict[int, np.ndarray]:
+        """log mu of X's rows with the trees cut after each of `cuts` rounds: the start and each
+        tree computed once, not a whole prediction per cut."""
+        f = self._log_mean(models, theta, levels, X, keys, rounds=0)
+        out, done = {}, 0
+        for k in sorted(set(cuts)):
+            if k > done:
+                f = f + np.mean(
+                    [
+                        m.predict(X, raw_score=True, start_iteration=done, num_iteration=k - done)
+                        for m in models
+                    ],
+                    axis=0,
+                )
+                done = k
+            out[k] = f
+        return out
+
     def _level_spread(
         self, levels: dict[str, pd.Index], keys: dict[str, np.ndarray], X: pd.DataFrame
     ) -> np.ndarray:
@@ -384,7 +410,6 @@ class LGBMNegBinDemand(_LGBMSettings):
         X = X[self.feature_names_]
         self.categories_ = sorted(X["category"].astype(str).unique()) if "category" in X else []
         self.offset_terms_ = OffsetTerms(self.offset).fit(X)
-        self.offset_columns_ = self.offset_terms_.specs_
         held = np.zeros(len(y), bool)  # first streams of SKUs launched in the history
         if time is not None:
             t = pd.Series(np.asarray(time)).rank(method="first").to_numpy() / len(y)
@@ -415,26 +440,21 @@ class LGBMNegBinDemand(_LGBMSettings):
             spec = PRODUCT_EFFECTS[0]
             if spec in keys_judge and held.any():
                 keys_judge[spec] = np.where(held[judge], "\x00new", keys_judge[spec])
-            unseen = self._level_spread(early[2], keys_judge, X[judge])
+            X_judge = X[judge]
+            unseen = self._level_spread(early[2], keys_judge, X_judge)
             enough = (unseen > 0).sum() >= MIN_SPREAD_ROWS
             held_out = (unseen > 0, enough, design[judge], y[judge], cens[judge])
-            # how many of the rounds to grow: the share whose truncated held-out model the
-            # held-out likelihood prefers (fewer when the trees only learn noise)
+            # how many of the rounds to grow: the share whose cut held-out model the held-out
+            # likelihood prefers (fewer when the trees only learn noise)
             n_early = early[0][0].current_iteration() if early[0] else 0
-            self.round_share_ = float(max(self.round_shares))
-            if len(self.round_shares) > 1 and n_early:
-                lls = [
-                    self._held_out_spread(
-                        self._log_mean(*early, X[judge], keys_judge, round(c * n_early)),
-                        unseen,
-                        *held_out,
-                    )[0]
-                    for c in self.round_shares
-                ]
-                self.round_share_ = float(self.round_shares[int(np.argmax(lls))])
-            f_judge = self._log_mean(
-                *early, X[judge], keys_judge, round(self.round_share_ * n_early)
-            )
+            shares = self.round_shares if n_early else (max(self.round_shares),)
+            cut = {c: round(c * n_early) for c in shares}
+            f_cut = self._log_means_at(*early, X_judge, keys_judge, cut.values())
+            self.round_share_ = float(max(shares))
+            if len(shares) > 1:
+                lls = [self._held_out_spread(f_cut[cut[c]], unseen, *held_out)[0] for c in shares]
+                self.round_share_ = float(shares[int(np.argmax(lls))])
+            f_judge = f_cut[cut[self.round_share_]]
             # how much of the prior's spread a new SKU's level really has (the features tell
             # part of it) and how far off its mean is: what the held-out likelihood prefers,
             # or the prior's own spread and no rescaling when too few held-out rows are new
@@ -543,6 +563,15 @@ class LGBMNegBinDemand(_LGBMSettings):
         disp = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu, cens, sd)
         ll = negbin.loglik_mixed(y, mu, disp.size(design), cens, sd).sum()
         return float(ll), scale, new_scale, disp
+
+    def held_out_choices(self) -> dict[str, float]:
+        """What the fit chose on its held-out rows, by the names a run logs them under."""
+        return {
+            "model_round_share": self.round_share_,
+            "model_mean_scale": self.scale_,
+            "model_new_sku_scale": self.new_sku_scale_,
+            "model_new_sku_spread_factor": self.spread_factor_,
+        }
 
     def predict_distribution(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mean, size, level spread) of each row's demand: a negative binomial whose mean is

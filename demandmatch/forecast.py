@@ -56,8 +56,8 @@ class DemandForecast:
     forecasts: pd.DataFrame  # FORECAST_COLUMNS, aligned with lineup
     survival: list[np.ndarray]  # P(D >= u) per lineup row
     n_train: int
-    # what the model's fit chose (model_round_share, model_mean_scale, ...), for the run's log
-    fitted: dict[str, float] = field(default_factory=dict)
+    # what the model's fit chose on held-out rows (model_round_share, ...), for the run's log
+    model_choices: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -245,23 +245,10 @@ def predict_demand(
             "cold_start": upcoming["cold_sku"] | upcoming["cold_streamer"],
         }
     )[list(FORECAST_COLUMNS)]
+    choices = model.held_out_choices() if hasattr(model, "held_out_choices") else {}
     return DemandForecast(
-        as_of, horizon_days, upcoming, forecasts, survival, fitted.n_train, fit_choices(model)
+        as_of, horizon_days, upcoming, forecasts, survival, fitted.n_train, choices
     )
-
-
-# what an lgbm_negbin fit chooses on its held-out rows, by the name it is logged under
-FIT_CHOICES = {
-    "round_share_": "model_round_share",
-    "scale_": "model_mean_scale",
-    "new_sku_scale_": "model_new_sku_scale",
-    "spread_factor_": "model_new_sku_spread_factor",
-}
-
-
-def fit_choices(model: DemandModel) -> dict[str, float]:
-    """The choices a fitted model made on held-out rows (none for a model without them)."""
-    return {name: float(getattr(model, a)) for a, name in FIT_CHOICES.items() if hasattr(model, a)}
 
 
 def forecast_demand(

@@ -138,7 +138,7 @@ def summarise(forecast: DemandForecast, result: PlanResult, tables: Tables) -> d
         "solver_status": result.stats.status,
         "solver_gap": float(result.stats.gap),
         "solve_time_s": float(result.stats.solve_time_s),
-        **forecast.fitted,
+        **forecast.model_choices,
     }
 
 

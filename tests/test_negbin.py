@@ -192,7 +192,7 @@ def test_log_offset_recovers_a_log_linear_effect_and_flags_blank_history():
     X = pd.DataFrame({"x": np.where(blank, np.nan, x), "z": rng.normal(size=n)})
     m = LGBMNegBinDemand(n_estimators=1, learning_rate=1e-6, holdout=0.0, offset=("log1p:x",))
     m.fit(X, y)
-    assert m.offset_columns_ == ["log1p:x"]
+    assert m.offset_terms_.specs_ == ["log1p:x"]
     slope = m.offset_theta_[1] / m.offset_terms_.spread_[0]
     assert slope == pytest.approx(0.8, abs=0.05)
     design = m._offset_design(X)
@@ -554,3 +554,12 @@ def test_the_held_out_likelihood_chooses_few_rounds_where_the_start_says_it_all(
     m = LGBMNegBinDemand(offset=("x",), **kw).fit(X, y, time=np.arange(n))
     assert m.round_share_ >= 0.5
     assert np.corrcoef(np.log(m.predict_mean(X)), wave)[0, 1] > 0.9
+
+
+def test_round_shares_outside_zero_to_one_are_refused():
+    from demandmatch.config import load_config
+
+    with pytest.raises(ValueError, match="round shares must be in"):
+        load_config(None, {"model": {"round_shares": [0.5, 1.5]}})
+    with pytest.raises(ValueError, match="round_shares"):
+        LGBMNegBinDemand(round_shares=())

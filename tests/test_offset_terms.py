@@ -78,12 +78,3 @@ def test_per_category_slopes_and_daypart_levels_are_recovered_by_the_start():
     assert coef["discount*category=home"] == pytest.approx(-1.0, abs=0.15)
     assert coef["daypart=2"] == pytest.approx(0.4, abs=0.05)
     assert coef["daypart=0"] == pytest.approx(-0.3, abs=0.05)
-
-
-def test_round_shares_outside_zero_to_one_are_refused():
-    from demandmatch.config import load_config
-
-    with pytest.raises(ValueError, match="round shares must be in"):
-        load_config(None, {"model": {"round_shares": [0.5, 1.5]}})
-    with pytest.raises(ValueError, match="round_shares"):
-        LGBMNegBinDemand(round_shares=())
