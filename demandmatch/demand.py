@@ -4,7 +4,7 @@ learned attributes end in `_`. Each predicts a mean and quantiles at `levels` th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import lightgbm as lgb
@@ -68,6 +68,10 @@ MIN_SPREAD_ROWS = 100  # held-out rows of new SKUs needed to choose it and their
 LAUNCH_BURN = 0.1
 SCALES = (0.5, 2.0)  # the held-out rescaling of the mean stays within these
 SCALE_STEPS = 6  # secant steps that solve it where sold-out rows are imputed at it
+# the held-out model stops growing once this many candidate cuts in a row score below the best:
+# the cuts lie many rounds apart and the held-out likelihood rises to one peak and falls after it
+# (demo seeds 0-2, M5), so the first worse cut ends it, as early stopping would
+ROUND_PATIENCE = 1
 
 
 class DemandModel(Protocol):
@@ -264,7 +268,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         params = {k: v for k, v in self._params().items() if k in DATASET_PARAMS}
         return lgb.Dataset(X, label=y, params=params, free_raw_data=False).construct()
 
-    def _booster(
+    def _start(
         self,
         X: pd.DataFrame,
         keys: dict[str, np.ndarray],
@@ -272,45 +276,65 @@ class LGBMNegBinDemand(_LGBMSettings):
         censored: np.ndarray,
         r: np.ndarray,
         copies: float,
-        rounds: float,
-        data: lgb.Dataset,
-        share: float = 1.0,
-    ) -> tuple[list[lgb.Booster], np.ndarray, dict[str, pd.Index]]:
-        """The trees boost log mu from a log-linear start in `offset` columns and random
-        effects (fitted by the same censored likelihood), so that a rare effect such as a
-        festival starts where the data puts it on average instead of where the shrunken trees
-        would leave it, a row beyond the history's range follows the main effects' trend, and a
-        SKU's or streamer's level is read net of the hype of the streams it was seen in.
-        `copies`: rows per past outcome (one per training lead), which scales the prior so that
-        repeating an outcome does not make it count more against the prior. `data`: X binned
-        by `_dataset`. `share`: of those rounds, the ones grown (none: the start alone)."""
-
-        def objective(f: np.ndarray, _: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
-            return negbin.grad_hess(f + base, y, r, censored)
-
+    ) -> tuple[np.ndarray, dict[str, pd.Index], np.ndarray]:
+        """The log-linear start the trees boost log mu from: offset terms and random effects,
+        fitted by the same censored likelihood, so that a rare effect such as a festival starts
+        where the data puts it on average instead of where the shrunken trees would leave it, a
+        row beyond the history's range follows the main effects' trend, and a SKU's or
+        streamer's level is read net of the hype of the streams it was seen in. `copies`: rows
+        per past outcome (one per training lead), which scales the prior so that repeating an
+        outcome does not make it count more against the prior. (theta, the random effects'
+        levels, the start's log mu of X's rows)."""
         design = self._offset_design(X)
         levels = {spec: pd.Index(pd.unique(k)) for spec, k in keys.items()}
         effects = self._effect_matrix(levels, keys, len(X)) if levels else None
         penalty = copies / self.effect_sd**2 if levels else None
         theta = negbin.fit_log_linear(design, y, r, censored, effects, penalty)
         base = design @ theta[: design.shape[1]] + _known_effects(effects, theta, levels)
-        params = {**self._params(), "objective": objective}
-        n = params.pop("n_estimators")
-        if rounds != 1.0:  # the same way in fewer, longer steps
-            n = max(int(round(n * rounds)), 1)
-            params["learning_rate"] = self.learning_rate * self.n_estimators / n
-        n = int(round(n * share))
-        models = (
-            []
-            if n == 0
-            else [
-                lgb.train(
-                    {**params, "random_state": self.random_state + b}, data, num_boost_round=n
-                )
-                for b in range(max(self.bags, 1))
-            ]
-        )
-        return models, theta, levels
+        return theta, levels, base
+
+    def _rounds(self, rounds: float) -> tuple[int, float]:
+        """(boosting rounds, learning rate) of a model in `rounds` of n_estimators' rounds: the
+        same way in fewer, longer steps."""
+        if rounds == 1.0:
+            return self.n_estimators, self.learning_rate
+        n = max(int(round(self.n_estimators * rounds)), 1)
+        return n, self.learning_rate * self.n_estimators / n
+
+    def _trees(
+        self,
+        base: np.ndarray,
+        y: np.ndarray,
+        censored: np.ndarray,
+        r: np.ndarray,
+        data: lgb.Dataset,
+        rounds: float,
+        grow: int,
+        after: Callable[[list[lgb.Booster], int], bool] | None = None,
+    ) -> list[lgb.Booster]:
+        """`bags` boosters of log mu from `base` on `data` (X binned by `_dataset`), stepping as a
+        model in `rounds` of the rounds would, each grown `grow` rounds in step with the others;
+        `after(boosters, k)` runs after round k and stops the growth when it says so."""
+
+        def objective(f: np.ndarray, _: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
+            return negbin.grad_hess(f + base, y, r, censored)
+
+        n, step = self._rounds(rounds)
+        params = {**self._params(), "learning_rate": step, "objective": "none"}
+        params.pop("n_estimators")
+        params["num_iterations"] = n
+        if grow == 0:
+            return []
+        models = [
+            lgb.Booster({**params, "random_state": self.random_state + b}, data)
+            for b in range(max(self.bags, 1))
+        ]
+        for k in range(1, grow + 1):
+            for m in models:
+                m.update(fobj=objective)
+            if after is not None and after(models, k):
+                break
+        return models
 
     def _log_mean(
         self,
@@ -319,43 +343,16 @@ class LGBMNegBinDemand(_LGBMSettings):
         levels: dict[str, pd.Index],
         X: pd.DataFrame,
         keys: dict[str, np.ndarray],
-        rounds: int | None = None,
     ) -> np.ndarray:
-        """log mu of X's rows: the start plus the trees (their first `rounds` only, if given)."""
+        """log mu of X's rows: the start plus the trees."""
         design = self._offset_design(X)
         trees = np.zeros(len(X))
-        if models and rounds != 0:
-            trees = np.mean([m.predict(X, raw_score=True, num_iteration=rounds) for m in models], 0)
+        if models:
+            trees = np.mean([m.predict(X, raw_score=True) for m in models], 0)
         f = trees + design @ theta[: design.shape[1]]
         if not levels:
             return f
         return f + _known_effects(self._effect_matrix(levels, keys, len(X)), theta, levels)
-
-    def _log_means_at(
-        self,
-        models: list[lgb.Booster],
-        theta: np.ndarray,
-        levels: dict[str, pd.Index],
-        X: pd.DataFrame,
-        keys: dict[str, np.ndarray],
-        cuts: Iterable[int],
-    ) -> dict[int, np.ndarray]:
-        """log mu of X's rows with the trees cut after each of `cuts` rounds: the start and each
-        tree computed once, not a whole prediction per cut."""
-        f = self._log_mean(models, theta, levels, X, keys, rounds=0)
-        out, done = {}, 0
-        for k in sorted(set(cuts)):
-            if k > done:
-                f = f + np.mean(
-                    [
-                        m.predict(X, raw_score=True, start_iteration=done, num_iteration=k - done)
-                        for m in models
-                    ],
-                    axis=0,
-                )
-                done = k
-            out[k] = f
-        return out
 
     def _level_spread(
         self, levels: dict[str, pd.Index], keys: dict[str, np.ndarray], X: pd.DataFrame
@@ -424,15 +421,8 @@ class LGBMNegBinDemand(_LGBMSettings):
         judge = late | held  # held-out rows: the latest, and the held-out first streams
         data = self._dataset(X, y)
         if judge.any() and train.sum() >= 2 * self.min_child_samples:
-            early = self._booster(
-                X[train],
-                _rows(keys, train),
-                y[train],
-                cens[train],
-                r0[train],
-                copies,
-                self.holdout_rounds,
-                data.subset(np.flatnonzero(train)),
+            theta, levels, base = self._start(
+                X[train], _rows(keys, train), y[train], cens[train], r0[train], copies
             )
             # a held-out first stream is judged as a new SKU's: its own level, which the
             # held-out model learned from the SKU's later streams, is not used
@@ -441,20 +431,34 @@ class LGBMNegBinDemand(_LGBMSettings):
             if spec in keys_judge and held.any():
                 keys_judge[spec] = np.where(held[judge], "\x00new", keys_judge[spec])
             X_judge = X[judge]
-            unseen = self._level_spread(early[2], keys_judge, X_judge)
+            unseen = self._level_spread(levels, keys_judge, X_judge)
             enough = (unseen > 0).sum() >= MIN_SPREAD_ROWS
             held_out = (unseen > 0, enough, design[judge], y[judge], cens[judge])
             # how many of the rounds to grow: the share whose cut held-out model the held-out
-            # likelihood prefers (fewer when the trees only learn noise)
-            n_early = early[0][0].current_iteration() if early[0] else 0
-            shares = self.round_shares if n_early else (max(self.round_shares),)
-            cut = {c: round(c * n_early) for c in shares}
-            f_cut = self._log_means_at(*early, X_judge, keys_judge, cut.values())
-            self.round_share_ = float(max(shares))
-            if len(shares) > 1:
-                lls = [self._held_out_spread(f_cut[cut[c]], unseen, *held_out)[0] for c in shares]
-                self.round_share_ = float(shares[int(np.argmax(lls))])
-            f_judge = f_cut[cut[self.round_share_]]
+            # likelihood prefers (fewer when the trees only learn noise), the held-out model
+            # grown only as far as it takes to tell
+            n_early, _ = self._rounds(self.holdout_rounds)
+            cuts: dict[int, float] = {}
+            for share in sorted(self.round_shares):  # two shares cut at one round: the smaller
+                cuts.setdefault(round(share * n_early), share)
+            choice = _RoundChoice(
+                cuts,
+                self._log_mean([], theta, levels, X_judge, keys_judge),
+                X_judge,
+                lambda f: self._held_out_spread(f, unseen, *held_out)[0],
+            )
+            self._trees(
+                base,
+                y[train],
+                cens[train],
+                r0[train],
+                data.subset(np.flatnonzero(train)),
+                self.holdout_rounds,
+                choice.grow,
+                choice,
+            )
+            self.round_share_ = float(choice.share)
+            f_judge = choice.log_mean
             # how much of the prior's spread a new SKU's level really has (the features tell
             # part of it) and how far off its mean is: what the held-out likelihood prefers,
             # or the prior's own spread and no rescaling when too few held-out rows are new
@@ -486,9 +490,11 @@ class LGBMNegBinDemand(_LGBMSettings):
         # D >= units sold; how far above it the mean lies depends on the assumed spread, so the
         # final trees learn at the size measured on held-out rows, not the working size
         r_final = self.dispersion_.size(design) if self.fitted_size else r0
-        self.mean_models_, self.offset_theta_, self.effect_levels_ = self._booster(
-            X, keys, y, cens, r_final, copies, 1.0, data, self.round_share_
+        self.offset_theta_, self.effect_levels_, base = self._start(
+            X, keys, y, cens, r_final, copies
         )
+        grow = round(self.round_share_ * self._rounds(1.0)[0])
+        self.mean_models_ = self._trees(base, y, cens, r_final, data, 1.0, grow)
         self.n_censored_ = int(cens.sum())
         return self
 
@@ -637,6 +643,56 @@ class EmpiricalQuantileDemand:
 
     def predict_quantiles(self, X: pd.DataFrame) -> np.ndarray:
         return _monotone(self._table(X)[:, :-1])
+
+
+class _RoundChoice:
+    """How many of the held-out model's rounds to grow: the `after` hook of its `_trees`. Each
+    candidate cut (rounds -> share of them) is scored by `score` of the held-out rows' log mu
+    cut there, from their log-linear `start`, each tree predicted on the rows `X` once as it is
+    grown; growth stops once ROUND_PATIENCE candidates in a row score below the best, the
+    held-out likelihood past its peak. One candidate: no score, and the trees grow to its cut.
+    `share` and `log_mean`: the best cut's."""
+
+    def __init__(
+        self,
+        cuts: dict[int, float],
+        start: np.ndarray,
+        X: pd.DataFrame,
+        score: Callable[[np.ndarray], float],
+    ) -> None:
+        self.cuts, self.X, self.score = cuts, X, score
+        self.grow = max(cuts)  # rounds to grow, unless the likelihood stops them sooner
+        self.share, self.log_mean = cuts[min(cuts)], start
+        self._f, self._done, self._best, self._worse = start, 0, -np.inf, 0
+        if len(cuts) > 1 and 0 in cuts:
+            self._judge(0)
+
+    def __call__(self, models: list[lgb.Booster], k: int) -> bool:
+        if k not in self.cuts:
+            return False
+        self._f = self._f + np.mean(
+            [
+                m.predict(
+                    self.X, raw_score=True, start_iteration=self._done, num_iteration=k - self._done
+                )
+                for m in models
+            ],
+            axis=0,
+        )
+        self._done = k
+        if len(self.cuts) == 1:
+            self.share, self.log_mean = self.cuts[k], self._f
+            return True
+        return self._judge(k)
+
+    def _judge(self, k: int) -> bool:
+        ll = self.score(self._f)
+        if ll > self._best:
+            self._best, self._worse = ll, 0
+            self.share, self.log_mean = self.cuts[k], self._f
+        else:
+            self._worse += 1
+        return self._worse >= ROUND_PATIENCE
 
 
 def _known_effects(

@@ -319,14 +319,14 @@ def test_held_out_model_in_fewer_longer_steps_still_measures_the_spread(monkeypa
     mu = np.exp(1.5 + 0.6 * X["a"] - 0.4 * X["b"])
     y = rng.negative_binomial(3.0, 3.0 / (3.0 + mu)).astype(float)
     grown = []
-    booster = LGBMNegBinDemand._booster
+    trees = LGBMNegBinDemand._trees
 
     def spy(self, *args, **kw):
-        models, theta, levels = booster(self, *args, **kw)
+        models = trees(self, *args, **kw)
         grown.append([(m.num_trees(), m.params["learning_rate"]) for m in models])
-        return models, theta, levels
+        return models
 
-    monkeypatch.setattr(LGBMNegBinDemand, "_booster", spy)
+    monkeypatch.setattr(LGBMNegBinDemand, "_trees", spy)
     kw = dict(n_estimators=80, learning_rate=0.05, num_leaves=7, n_jobs=1, offset=())
     m = LGBMNegBinDemand(holdout_rounds=0.25, **kw).fit(X, y, time=np.arange(n))
     held_out, final = grown
@@ -343,21 +343,21 @@ def test_the_rows_are_binned_once_for_the_held_out_model_and_every_bag(monkeypat
     mu = np.exp(1.0 + 0.5 * X["a"])
     y = rng.negative_binomial(4.0, 4.0 / (4.0 + mu)).astype(float)
     built, trained = [], []
-    dataset, booster = LGBMNegBinDemand._dataset, LGBMNegBinDemand._booster
+    dataset, trees = LGBMNegBinDemand._dataset, LGBMNegBinDemand._trees
 
     @functools.wraps(dataset)
     def count(self, *args, **kw):
         built.append(len(args[0]))
         return dataset(self, *args, **kw)
 
-    @functools.wraps(booster)
+    @functools.wraps(trees)
     def spy(self, *args, **kw):
-        out = booster(self, *args, **kw)
-        trained.append([m.num_trees() for m in out[0]])
+        out = trees(self, *args, **kw)
+        trained.append([m.num_trees() for m in out])
         return out
 
     monkeypatch.setattr(LGBMNegBinDemand, "_dataset", count)
-    monkeypatch.setattr(LGBMNegBinDemand, "_booster", spy)
+    monkeypatch.setattr(LGBMNegBinDemand, "_trees", spy)
     kw = dict(n_estimators=40, num_leaves=7, n_jobs=1, offset=(), bags=2, round_shares=(1,))
     m = LGBMNegBinDemand(**kw).fit(X, y, time=np.arange(n))
     assert built == [n]  # the held-out model's rows are a subset of the same bins
@@ -531,10 +531,20 @@ def test_sold_out_first_streams_set_a_new_skus_mean_as_the_uncensored_ones_do(mo
     assert abs(np.log(mixed / full)) < abs(np.log(plain / full)) - 0.04
 
 
-def test_the_held_out_likelihood_chooses_few_rounds_where_the_start_says_it_all():
+def test_the_held_out_likelihood_chooses_few_rounds_where_the_start_says_it_all(monkeypatch):
     # log mu = 1 + 0.6 x, x in the log-linear start, plus five noise columns: trees only learn
-    # noise, so few rounds are grown (none predicts the start alone); where the signal is a
-    # wave in a column the start does not have, most of the rounds are
+    # noise, so few rounds are grown (none predicts the start alone), and the held-out model
+    # stops growing soon after its likelihood peaks; where the signal is a wave in a column the
+    # start does not have, most of the rounds are
+    held_out, trees = [], LGBMNegBinDemand._trees
+
+    def spy(self, *args, **kw):
+        models = trees(self, *args, **kw)
+        if len(args) > 7:  # the held-out model: the one with a round choice after each round
+            held_out.append(models[0].num_trees() if models else 0)
+        return models
+
+    monkeypatch.setattr(LGBMNegBinDemand, "_trees", spy)
     rng = np.random.default_rng(3)
     n = 6000
     X = pd.DataFrame(rng.normal(size=(n, 6)), columns=["x", *"abcde"])
@@ -545,6 +555,7 @@ def test_the_held_out_likelihood_chooses_few_rounds_where_the_start_says_it_all(
     assert m.round_share_ <= 0.2
     grown = round(m.round_share_ * 100)
     assert [b.num_trees() for b in m.mean_models_] == ([grown] if grown else [])
+    assert held_out == [2]  # cut 0 best, cut 0.05 (2 of 50 rounds) worse: growth stops there
     none = LGBMNegBinDemand(offset=("x",), round_shares=(0,), **kw).fit(X, y, time=np.arange(n))
     assert none.mean_models_ == []
     start = none.offset_terms_.design(X) @ none.offset_theta_
@@ -553,6 +564,7 @@ def test_the_held_out_likelihood_chooses_few_rounds_where_the_start_says_it_all(
     y = rng.negative_binomial(3.0, 3.0 / (3.0 + np.exp(wave)))
     m = LGBMNegBinDemand(offset=("x",), **kw).fit(X, y, time=np.arange(n))
     assert m.round_share_ >= 0.5
+    assert held_out[-1] >= 0.5 * 50  # the peak is passed late or never
     assert np.corrcoef(np.log(m.predict_mean(X)), wave)[0, 1] > 0.9
 
 
