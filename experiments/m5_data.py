@@ -148,10 +148,30 @@ def _calendar_arrays(cal: pd.DataFrame, state: str) -> dict[str, np.ndarray]:
     }
 
 
-def _nanmean(a: np.ndarray) -> np.ndarray:
-    """Row means over the non-missing cells; NaN where a row has none."""
-    n = (~np.isnan(a)).sum(axis=1)
-    return np.where(n > 0, np.nansum(a, axis=1) / np.maximum(n, 1), np.nan)
+class _NanMean:
+    """Running means over the non-missing values of arrays added in turn; NaN where none is."""
+
+    def __init__(self, first: np.ndarray) -> None:
+        self.sum, self.n = np.zeros(len(first)), np.zeros(len(first))
+        self.add(first)
+
+    def add(self, values: np.ndarray) -> None:
+        seen = ~np.isnan(values)
+        self.sum += np.where(seen, values, 0.0)
+        self.n += seen
+
+    def mean(self) -> np.ndarray:
+        return np.where(self.n > 0, self.sum / np.maximum(self.n, 1), np.nan)
+
+
+def _categorical(labels: np.ndarray, i: np.ndarray) -> pd.Categorical:
+    """pd.Categorical(labels[i]) from the codes of the items present, not a scan of every row's
+    label."""
+    present = np.unique(i)
+    categories, codes = np.unique(labels[present], return_inverse=True)
+    item_code = np.full(len(labels), -1)
+    item_code[present] = codes
+    return pd.Categorical.from_codes(item_code[i], categories=categories)
 
 
 class DirectFeatures:
@@ -184,6 +204,7 @@ class DirectFeatures:
         self.cpriced = np.hstack([zero, np.cumsum(~np.isnan(p), axis=1)])
         self.pmax = np.fmax.accumulate(p, axis=1)
         self.cal = _calendar_arrays(m5.calendar, m5.state)
+        self.item_labels = m5.item_id.astype(object)  # a row's label: a pointer, not a new str
         self.store = y.sum(axis=0)
         self.cstore = np.concatenate([[0.0], np.cumsum(self.store)])
         # exponentially weighted levels (simple exponential smoothing of each item's sales)
@@ -223,26 +244,30 @@ class DirectFeatures:
         f["zero_share_112"] = self._window_mean(self.czero, i, o, 112)
         f["days_since_sale"] = np.minimum(o - self.last_sale[i, o], 400)
         f["age"] = np.minimum(age, 1000)
-        # same weekday as the target, in the weeks up to the origin
+        # same weekday as the target, in the weeks up to the origin (sums of whole units, exact
+        # in any order, so running sums stand in for a stacked table's row means)
         back = 7 * ((h + 6) // 7)
-        weeks = np.column_stack([self._sales_at(i, t - back - 7 * m) for m in range(8)])
-        f["same_wday_1"] = weeks[:, 0]
-        f["same_wday_4"] = _nanmean(weeks[:, :4])
-        f["same_wday_8"] = _nanmean(weeks[:, :8])
+        f["same_wday_1"] = self._sales_at(i, t - back)
+        weeks = _NanMean(f["same_wday_1"])
+        for m in range(1, 8):
+            weeks.add(self._sales_at(i, t - back - 7 * m))
+            if m == 3:
+                f["same_wday_4"] = weeks.mean()
+        f["same_wday_8"] = weeks.mean()
         f["same_wday_ratio"] = f["same_wday_8"] / (f["mean_56"] + 0.1)
         f["lag_28"] = self._sales_at(i, t - 28)
-        yago = np.column_stack([self._sales_at(i, t - 364 + d) for d in range(-3, 4)])
-        f["last_year_week"] = _nanmean(yago)
+        yago = _NanMean(self._sales_at(i, t - 367))
+        for d in range(-2, 4):
+            yago.add(self._sales_at(i, t - 364 + d))
+        f["last_year_week"] = yago.mean()
         # the whole store: trend, weekday profile and last year's change from origin to target
         store_7, store_28, store_112 = (self._store_mean(o, k) for k in (7, 28, 112))
         f["store_trend"] = store_7 / np.maximum(store_28, 1.0)
-        s_wday = np.column_stack([self.store[np.maximum(t - back - 7 * m, 0)] for m in range(16)])
-        f["store_wday"] = s_wday.mean(axis=1) / np.maximum(store_112, 1.0)
-        ly_target = np.column_stack([self.store[np.maximum(t - 364 + d, 0)] for d in range(-3, 4)])
+        s_wday = sum(self.store[np.maximum(t - back - 7 * m, 0)] for m in range(16)) / 16
+        f["store_wday"] = s_wday / np.maximum(store_112, 1.0)
+        ly_target = sum(self.store[np.maximum(t - 364 + d, 0)] for d in range(-3, 4)) / 7
         ly_origin = self._store_mean(o - 364, 28)
-        f["store_yoy"] = np.where(
-            o >= 392, ly_target.mean(axis=1) / np.maximum(ly_origin, 1.0), np.nan
-        )
+        f["store_yoy"] = np.where(o >= 392, ly_target / np.maximum(ly_origin, 1.0), np.nan)
         # simple multiplicative baselines that trees find hard to build from their parts
         f["base_28"] = f["mean_28"] * f["store_wday"]
         f["base_7"] = f["mean_7"] * f["store_wday"]
@@ -266,10 +291,15 @@ class DirectFeatures:
         for name, arr in self.cal.items():
             f[name] = arr[t]
         f["days_ahead"] = h
-        out = pd.DataFrame(f)
-        out["category"] = pd.Categorical(self.m5.dept_id[i])
-        out["merchant_id"] = pd.Categorical(self.m5.store_id[i])
-        out["sku_id"] = self.m5.item_id[i]
+        # one float block, filled column by column: a frame built from the dict would stack
+        # and then reorder every column (two copies of the whole table)
+        table = np.empty((len(f), len(i)))
+        for row, values in zip(table, f.values(), strict=True):
+            row[:] = values
+        out = pd.DataFrame(table.T, columns=list(f), copy=False)
+        out["category"] = _categorical(self.m5.dept_id, i)
+        out["merchant_id"] = _categorical(self.m5.store_id, i)
+        out["sku_id"] = self.item_labels[i]
         return out
 
     def training_rows(
