@@ -536,12 +536,13 @@ class LGBMNegBinDemand(_LGBMSettings):
         apart = new if rescale_new else np.zeros(len(y), bool)
 
         def rescaled(scale: float, new_scale: float) -> tuple[float, float]:
-            mu = mu0 * np.where(apart, new_scale, scale)
-            size = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu, cens, sd)
             y_mean = y.copy()
-            y_mean[cens] = negbin.impute_mean_mixed(
-                y[cens], mu[cens], size.size(design[cens]), sd[cens]
-            )
+            if cens.any():  # the size is only needed to impute sold-out rows
+                mu = mu0 * np.where(apart, new_scale, scale)
+                size = negbin.Dispersion(self.dispersion_ridge).fit(design, y, mu, cens, sd)
+                y_mean[cens] = negbin.impute_mean_mixed(
+                    y[cens], mu[cens], size.size(design[cens]), sd[cens]
+                )
             return _sum_ratio(y_mean, mu0, ~apart), _sum_ratio(y_mean, mu0, apart)
 
         scale, new_scale = rescaled(1.0, 1.0) if start is None else start
