@@ -55,6 +55,11 @@ ADI_CUT = 1.32
 DM_WINDOW = 728  # days of targets to learn from
 DM_STEP = 28  # days between training origins
 DM_PER_DAY = 0  # or: rows per target day at random days ahead
+# rows of items that sold under 0.5 a day over the 28 days to the origin (40% of the rows, 3.5%
+# of the units) kept at a quarter: 566k rows -> 393k, fit ~30% faster; over model seeds 0-2,
+# validation RMSSE 0.8517 against 0.8508 with every row (a tie: one seed moves it ~0.005), test
+# 0.9747 against 0.9789. Thinning under 1 a day to half: validation 0.8550
+DM_THIN = (0.5, 0.25)  # (units a day, share kept)
 DM_PARAMS = {
     # up to 150 rounds of 31 leaves; the held-out model (it measures the spread and the mean's
     # scale, and chooses how many of the rounds to grow) grows all of them at the same step, so
@@ -120,7 +125,13 @@ def _adi(sales: np.ndarray) -> np.ndarray:
 
 
 def fit_demandmatch(
-    m5: M5, model: str, params: dict, window: int, step: int, per_day: int = 0
+    m5: M5,
+    model: str,
+    params: dict,
+    window: int,
+    step: int,
+    per_day: int = 0,
+    thin: tuple[float, float] = (0.0, 1.0),
 ) -> dict:
     from demandmatch.demand import MODELS
     from demandmatch.forecast import learns_censoring, make_demand_model
@@ -131,10 +142,12 @@ def fit_demandmatch(
     overrides = {k: v for k, v in params.items() if k in accepted}
     est = make_demand_model(load_config(None, {"model": {"name": model}}), **overrides)
     feats = DirectFeatures(m5)
+    seed = int(params.get("random_state", 0))  # the model's seed draws the thinned rows too
+    thinning = {"thin_below": thin[0], "thin_keep": thin[1], "seed": seed}
     if per_day:
-        i, o, h = feats.sampled_rows(window, per_day)
+        i, o, h = feats.sampled_rows(window, per_day, **thinning)
     else:
-        i, o, h = feats.training_rows(window, step)
+        i, o, h = feats.training_rows(window, step, **thinning)
     X = feats.rows(i, o, h)
     y = feats.target(i, o, h)
     fit_kw = {"time": o + h} if learns_censoring(est) else {}
@@ -151,6 +164,7 @@ def fit_demandmatch(
         "quantiles": q,
         "quantile_source": f"{model} (own quantiles)",
         "notes": f"{len(y):,} training rows, {X.shape[1]} columns, overrides {overrides}"
+        + (f", items under {thin[0]:g}/day kept at {thin[1]:.0%}" if thin[1] < 1 else "")
         + (f", {est.round_share_:g} of the rounds grown" if hasattr(est, "round_share_") else ""),
     }
 
@@ -252,7 +266,13 @@ def run_method(method: str, data: str, n_series: int | None, opts: dict) -> dict
     t0 = time.perf_counter()
     if method == "demandmatch":
         out = fit_demandmatch(
-            m5, opts["model"], opts["params"], opts["window"], opts["step"], opts["per_day"]
+            m5,
+            opts["model"],
+            opts["params"],
+            opts["window"],
+            opts["step"],
+            opts["per_day"],
+            opts["thin"],
         )
     elif method == "mlforecast":
         out = fit_mlforecast(m5)
@@ -325,6 +345,13 @@ def main(argv: list[str] | None = None) -> int:
         help="instead of origins every --step days: each target day this many times, from "
         "origins 1..28 days before it drawn at random (0: use --step)",
     )
+    ap.add_argument(
+        "--thin",
+        type=lambda v: tuple(float(x) for x in v.split(",")),
+        default=DM_THIN,
+        help="BELOW,KEEP: keep rows of items selling under BELOW a day (28 days to the origin) "
+        "with probability KEEP",
+    )
     ap.add_argument("--methods", nargs="+", default=list(ALL_METHODS), choices=ALL_METHODS)
     ap.add_argument(
         "--validate", action="store_true", help="score on d_1914..d_1941 (train to d_1913)"
@@ -342,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         "window": args.window,
         "step": args.step,
         "per_day": args.per_day,
+        "thin": args.thin,
         "train_end": end,
     }
     m5 = load_m5(args.data, n_series)

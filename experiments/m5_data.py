@@ -303,11 +303,19 @@ class DirectFeatures:
         return out
 
     def training_rows(
-        self, window: int, step: int, horizon: int = 28, min_age: int = 28
+        self,
+        window: int,
+        step: int,
+        horizon: int = 28,
+        min_age: int = 28,
+        thin_below: float = 0.0,
+        thin_keep: float = 1.0,
+        seed: int = 0,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(item, origin, h) of every origin `step` days apart whose targets fall in the last
         `window` observed days, each with every h that stays inside the observed days, skipping
-        items younger than `min_age` days at the origin."""
+        items younger than `min_age` days at the origin; slow items' rows thinned as in
+        `sampled_rows`."""
         last = self.n_obs - 1
         origins = np.arange(last - 1, max(last - window, 56) - 1, -step)
         ii, oo, hh = [], [], []
@@ -321,7 +329,20 @@ class DirectFeatures:
             hh.append(np.tile(hs, len(items)))
         if not ii:
             raise ValueError(f"no training origins in {n} series of {self.n_obs} days")
-        return np.concatenate(ii), np.concatenate(oo), np.concatenate(hh)
+        i, o, h = np.concatenate(ii), np.concatenate(oo), np.concatenate(hh)
+        keep = self._thinned(i, o, thin_below, thin_keep, np.random.default_rng(seed))
+        return i[keep], o[keep], h[keep]
+
+    def _thinned(
+        self, i: np.ndarray, o: np.ndarray, below: float, keep: float, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Which rows to keep: all, but rows whose item sold less than `below` a day over the 28
+        days to the origin only with probability `keep` (a choice on what is known at the
+        origin, so the mean given the features is not biased, only estimated from fewer rows)."""
+        if keep >= 1.0:
+            return np.ones(len(i), bool)
+        slow = self._window_mean(self.csum, i, np.maximum(o, 0), 28) < below
+        return ~slow | (rng.random(len(i)) < keep)
 
     def target(self, i: np.ndarray, o: np.ndarray, h: np.ndarray) -> np.ndarray:
         return self.m5.sales[i, o + h]
@@ -353,9 +374,7 @@ class DirectFeatures:
         h = rng.integers(1, horizon + 1, size=len(t))
         o = t - h
         keep = o - self.first[i] >= min_age
-        if thin_keep < 1.0:
-            slow = self._window_mean(self.csum, i, np.maximum(o, 0), 28) < thin_below
-            keep &= ~slow | (rng.random(len(t)) < thin_keep)
+        keep &= self._thinned(i, o, thin_below, thin_keep, rng)
         if not keep.any():
             raise ValueError(f"no training rows in {n} series of {self.n_obs} days")
         return i[keep], o[keep], h[keep]

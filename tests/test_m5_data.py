@@ -130,3 +130,19 @@ def test_training_rows_stay_inside_the_observed_days(m5_dir: Path):
     assert (o + h <= N_DAYS - 1).all() and (h >= 1).all() and (h <= 28).all()
     assert (o - feats.first[i] >= 28).all()
     assert len(np.unique(o)) == 8
+
+
+def test_thinning_keeps_a_share_of_the_slow_items_rows_only(m5_dir: Path):
+    # item 1 sells 0.4 a day, items 0 and 2 sell 3 and 8: below 1 a day, 30% of item 1's rows
+    # are kept, and every row of the others, in the order of the unthinned rows
+    feats = DirectFeatures(load_m5(m5_dir))
+    full = np.column_stack(feats.training_rows(window=280, step=1))
+    thin = np.column_stack(feats.training_rows(window=280, step=1, thin_below=1.0, thin_keep=0.3))
+    for item in (0, 2):
+        np.testing.assert_array_equal(thin[thin[:, 0] == item], full[full[:, 0] == item])
+    slow_full, slow_thin = full[full[:, 0] == 1], thin[thin[:, 0] == 1]
+    assert len(slow_thin) / len(slow_full) == pytest.approx(0.3, abs=0.03)
+    kept = {tuple(r) for r in slow_thin}
+    assert kept <= {tuple(r) for r in slow_full}
+    again = feats.training_rows(window=280, step=1, thin_below=1.0, thin_keep=0.3)
+    np.testing.assert_array_equal(np.column_stack(again), thin)  # the seed fixes the draw
