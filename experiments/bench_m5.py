@@ -62,8 +62,9 @@ DM_PER_DAY = 0  # or: rows per target day at random days ahead
 DM_THIN = (0.5, 0.25)  # (units a day, share kept)
 DM_PARAMS = {
     # up to 150 rounds of 31 leaves; the held-out model (it measures the spread and the mean's
-    # scale, and chooses how many of the rounds to grow) grows all of them at the same step, so
-    # that its cut after a share of the rounds is the final model's: over model seeds 0-2 it
+    # scale, and chooses how many of the rounds to grow) grows them at the same step, until its
+    # likelihood passes the peak, so that its cut after a share of the rounds is the final
+    # model's: over model seeds 0-2 (before the slow items' rows were thinned) it
     # chose 35-75% of them, validation RMSSE 0.8508 against 0.8518 with every round grown
     # after a held-out model of a quarter of the rounds at 4x the step (test 0.9789 against
     # 0.9846). Cut at 4x the step, the held-out model chose 20-35% and lost (seed 0: 0.8710)
