@@ -603,6 +603,12 @@ class LGBMNegBinDemand(_LGBMSettings):
         """P(D >= u), u = 1, 2, ... per row: what the optimiser plans on."""
         return survival_negbin_mixed(*self.predict_distribution(X))
 
+    def predict_forecast(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """(mean, quantiles, survival) of each row, from one pass of the boosters over X."""
+        mean, size, sd = self.predict_distribution(X)
+        q = _monotone(quantiles_negbin_mixed(mean, size, sd, np.asarray(self.levels)))
+        return mean, q, survival_negbin_mixed(mean, size, sd)
+
 
 class EmpiricalQuantileDemand:
     """Naive baseline: each SKU's empirical quantiles and mean of its past units sold,

@@ -225,11 +225,10 @@ def predict_demand(
     with timer.stage("features", progress):
         upcoming, X = upcoming_features(fitted, tables, config, upcoming, lead_hours)
     with timer.stage("demand model", progress):
-        q = model.predict_quantiles(X)
-        mean = model.predict_mean(X)
-        if hasattr(model, "predict_survival"):
-            survival = model.predict_survival(X)
+        if hasattr(model, "predict_forecast"):  # all three from one pass over the rows
+            mean, q, survival = model.predict_forecast(X)
         else:
+            q, mean = model.predict_quantiles(X), model.predict_mean(X)
             survival = survival_from_quantiles(np.array(QUANTILE_LEVELS), q)
         rr = return_rates(upcoming, fitted.past, config.model.return_prior_strength)
     upcoming["cold_sku"] = X["cold_sku"].to_numpy(dtype=bool)

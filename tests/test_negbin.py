@@ -127,6 +127,12 @@ def test_negbin_model_quantiles_are_monotone_and_calibrated():
     surv = m.predict_survival(X_test.iloc[:5])
     means = m.predict_mean(X_test.iloc[:5])
     np.testing.assert_allclose([s.sum() for s in surv], means, rtol=1e-3)
+    # the forecast's one pass gives what the three calls give
+    mean_all, q_all, surv_all = m.predict_forecast(X_test.iloc[:5])
+    np.testing.assert_array_equal(mean_all, means)
+    np.testing.assert_array_equal(q_all, q[:5])
+    for a, b in zip(surv_all, surv, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_censored_gradient_stays_finite_far_in_the_tail():
