@@ -596,7 +596,9 @@ class LGBMNegBinDemand(_LGBMSettings):
         return self.predict_distribution(X)[0]
 
     def predict_quantiles(self, X: pd.DataFrame) -> np.ndarray:
-        mean, size, sd = self.predict_distribution(X)
+        return self._quantiles(*self.predict_distribution(X))
+
+    def _quantiles(self, mean: np.ndarray, size: np.ndarray, sd: np.ndarray) -> np.ndarray:
         return _monotone(quantiles_negbin_mixed(mean, size, sd, np.asarray(self.levels)))
 
     def predict_survival(self, X: pd.DataFrame) -> list[np.ndarray]:
@@ -606,8 +608,7 @@ class LGBMNegBinDemand(_LGBMSettings):
     def predict_forecast(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         """(mean, quantiles, survival) of each row, from one pass of the boosters over X."""
         mean, size, sd = self.predict_distribution(X)
-        q = _monotone(quantiles_negbin_mixed(mean, size, sd, np.asarray(self.levels)))
-        return mean, q, survival_negbin_mixed(mean, size, sd)
+        return mean, self._quantiles(mean, size, sd), survival_negbin_mixed(mean, size, sd)
 
 
 class EmpiricalQuantileDemand:
