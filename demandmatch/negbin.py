@@ -228,18 +228,38 @@ def fit_log_linear(
     theta[0] = np.log(max(y.mean(), 1e-6))
     if p == 1 and effects is None:
         return theta
-    full = sparse.csr_matrix(design)
+    dense = np.asarray(design, dtype=float)
     pen = np.zeros(p)
     if effects is not None:
-        full = sparse.hstack([full, effects]).tocsr()
+        effects = sparse.csr_matrix(effects, dtype=float)
+        effects_t = effects.T.tocsr()
         levels = np.broadcast_to(np.asarray(effect_penalty, dtype=float), (effects.shape[1],))
         pen = np.append(pen, levels)
         theta = np.append(theta, np.zeros(effects.shape[1]))
-    full_t = full.T.tocsr()
     ridge = pen + 1e-8 * n  # keeps a design column that is all zeros solvable
 
+    def log_mu(theta: np.ndarray) -> np.ndarray:
+        f = dense @ theta[:p]
+        return f if effects is None else f + effects @ theta[p:]
+
+    def gradient(g: np.ndarray) -> np.ndarray:
+        out = dense.T @ g
+        return out if effects is None else np.concatenate([out, effects_t @ g])
+
+    def hessian(h: np.ndarray) -> sparse.csr_matrix:
+        """X' diag(h) X + ridge, block by block: the design's columns are dense (a dense
+        product), the effects' one level per row sparse (a sparse product)."""
+        weighted = dense * h[:, None]
+        top = dense.T @ weighted
+        if effects is None:
+            return sparse.csr_matrix(top + np.diag(ridge))
+        cross = sparse.csr_matrix(effects_t @ weighted)  # levels x design columns
+        inner = effects_t @ sparse.diags(h) @ effects
+        hess = sparse.bmat([[sparse.csr_matrix(top), cross.T], [cross, inner]], format="csr")
+        return (hess + sparse.diags(ridge)).tocsr()
+
     def value(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        f = np.clip(full @ theta, -30.0, 30.0)
+        f = np.clip(log_mu(theta), -30.0, 30.0)
         v = -loglik(y, np.exp(f), r, censored).sum() + 0.5 * np.sum(pen * theta**2)
         return float(v), f
 
@@ -247,8 +267,8 @@ def fit_log_linear(
     current, f = value(theta)
     for _ in range(max_iter):
         g, h = grad_hess(f, y, r, censored)
-        grad = full_t @ g + pen * theta
-        hess = (full_t @ sparse.diags(h) @ full + sparse.diags(ridge)).tocsr()
+        grad = gradient(g) + pen * theta
+        hess = hessian(h)
         precond = sparse.diags(1.0 / hess.diagonal())
         step, _ = sparse_linalg.cg(hess, -grad, rtol=1e-10, maxiter=1000, M=precond)
         decrement = -float(grad @ step)
