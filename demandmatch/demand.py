@@ -316,15 +316,14 @@ class LGBMNegBinDemand(_LGBMSettings):
         model in `rounds` of the rounds would, each grown `grow` rounds in step with the others;
         `after(boosters, k)` runs after round k and stops the growth when it says so."""
 
+        if grow == 0:
+            return []
+
         def objective(f: np.ndarray, _: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
             return negbin.grad_hess(f + base, y, r, censored)
 
-        n, step = self._rounds(rounds)
-        params = {**self._params(), "learning_rate": step, "objective": "none"}
-        params.pop("n_estimators")
-        params["num_iterations"] = n
-        if grow == 0:
-            return []
+        params = {**self._params(), "learning_rate": self._rounds(rounds)[1], "objective": "none"}
+        params.pop("n_estimators")  # the rounds are grown here, one update at a time
         models = [
             lgb.Booster({**params, "random_state": self.random_state + b}, data)
             for b in range(max(self.bags, 1))

@@ -38,7 +38,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from m5_data import M5, DirectFeatures, level12_weights, load_m5, long_frame  # noqa: E402
+from m5_data import (  # noqa: E402
+    M5,
+    NO_THINNING,
+    DirectFeatures,
+    level12_weights,
+    load_m5,
+    long_frame,
+)
 
 from demandmatch.config import ModelConfig, load_config  # noqa: E402
 from demandmatch.evaluation import pinball, wape, weighted_rmsse  # noqa: E402
@@ -132,7 +139,7 @@ def fit_demandmatch(
     window: int,
     step: int,
     per_day: int = 0,
-    thin: tuple[float, float] = (0.0, 1.0),
+    thin: tuple[float, float] = NO_THINNING,
 ) -> dict:
     from demandmatch.demand import MODELS
     from demandmatch.forecast import learns_censoring, make_demand_model
@@ -144,11 +151,10 @@ def fit_demandmatch(
     est = make_demand_model(load_config(None, {"model": {"name": model}}), **overrides)
     feats = DirectFeatures(m5)
     seed = int(params.get("random_state", 0))  # the model's seed draws the thinned rows too
-    thinning = {"thin_below": thin[0], "thin_keep": thin[1], "seed": seed}
     if per_day:
-        i, o, h = feats.sampled_rows(window, per_day, **thinning)
+        i, o, h = feats.sampled_rows(window, per_day, thin=thin, seed=seed)
     else:
-        i, o, h = feats.training_rows(window, step, **thinning)
+        i, o, h = feats.training_rows(window, step, thin=thin, seed=seed)
     X = feats.rows(i, o, h)
     y = feats.target(i, o, h)
     fit_kw = {"time": o + h} if learns_censoring(est) else {}

@@ -20,6 +20,7 @@ SALES_FILE = "sales_d1_d1969.csv.gz"
 PRICES_FILE = "sell_prices_tx3_foods3.csv.gz"
 CALENDAR_FILE = "calendar.csv.gz"
 EWM_ALPHAS = (0.03, 0.1)
+NO_THINNING = (0.0, 1.0)  # (units a day below which an item's rows are thinned, share kept)
 EVENT_TYPES = ("Cultural", "National", "Religious", "Sporting")
 
 
@@ -308,8 +309,7 @@ class DirectFeatures:
         step: int,
         horizon: int = 28,
         min_age: int = 28,
-        thin_below: float = 0.0,
-        thin_keep: float = 1.0,
+        thin: tuple[float, float] = NO_THINNING,
         seed: int = 0,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(item, origin, h) of every origin `step` days apart whose targets fall in the last
@@ -330,15 +330,17 @@ class DirectFeatures:
         if not ii:
             raise ValueError(f"no training origins in {n} series of {self.n_obs} days")
         i, o, h = np.concatenate(ii), np.concatenate(oo), np.concatenate(hh)
-        keep = self._thinned(i, o, thin_below, thin_keep, np.random.default_rng(seed))
+        keep = self._thinned(i, o, thin, np.random.default_rng(seed))
         return i[keep], o[keep], h[keep]
 
     def _thinned(
-        self, i: np.ndarray, o: np.ndarray, below: float, keep: float, rng: np.random.Generator
+        self, i: np.ndarray, o: np.ndarray, thin: tuple[float, float], rng: np.random.Generator
     ) -> np.ndarray:
-        """Which rows to keep: all, but rows whose item sold less than `below` a day over the 28
-        days to the origin only with probability `keep` (a choice on what is known at the
-        origin, so the mean given the features is not biased, only estimated from fewer rows)."""
+        """Which rows to keep: all, but with `thin` = (below, keep) rows whose item sold less
+        than `below` a day over the 28 days to the origin only with probability `keep` (a choice
+        on what is known at the origin, so the mean given the features is not biased, only
+        estimated from fewer rows)."""
+        below, keep = thin
         if keep >= 1.0:
             return np.ones(len(i), bool)
         slow = self._window_mean(self.csum, i, np.maximum(o, 0), 28) < below
@@ -353,17 +355,17 @@ class DirectFeatures:
         per_day: int = 1,
         horizon: int = 28,
         min_age: int = 28,
-        thin_below: float = 0.0,
-        thin_keep: float = 1.0,
+        thin: tuple[float, float] = NO_THINNING,
         seed: int = 0,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(item, origin, h) for every item and each of the last `window` observed days as the
         target, with `per_day` horizons drawn uniformly from 1..horizon (origin = day - h), so
         that origins fall on every weekday and days ahead is not tied to the target's weekday.
-        Rows whose item is younger than `min_age` days at the origin are left out, and rows
-        whose item sold less than `thin_below` a day over the 28 days to the origin are kept
-        with probability `thin_keep` (slow items carry little of the M5 weight; the trees
-        split on the level early, so thinning them costs their leaves data, not bias)."""
+        Rows whose item is younger than `min_age` days at the origin are left out, and with
+        `thin` = (below, keep) rows whose item sold less than `below` a day over the 28 days to
+        the origin are kept with probability `keep` (slow items carry little of the M5 weight;
+        the trees split on the level early, so thinning them costs their leaves data, not
+        bias)."""
         last = self.n_obs - 1
         first_day = max(last - window + 1, 400)
         days = np.arange(first_day, last + 1)
@@ -374,7 +376,7 @@ class DirectFeatures:
         h = rng.integers(1, horizon + 1, size=len(t))
         o = t - h
         keep = o - self.first[i] >= min_age
-        keep &= self._thinned(i, o, thin_below, thin_keep, rng)
+        keep &= self._thinned(i, o, thin, rng)
         if not keep.any():
             raise ValueError(f"no training rows in {n} series of {self.n_obs} days")
         return i[keep], o[keep], h[keep]

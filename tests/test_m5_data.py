@@ -137,12 +137,12 @@ def test_thinning_keeps_a_share_of_the_slow_items_rows_only(m5_dir: Path):
     # are kept, and every row of the others, in the order of the unthinned rows
     feats = DirectFeatures(load_m5(m5_dir))
     full = np.column_stack(feats.training_rows(window=280, step=1))
-    thin = np.column_stack(feats.training_rows(window=280, step=1, thin_below=1.0, thin_keep=0.3))
+    thin = np.column_stack(feats.training_rows(window=280, step=1, thin=(1.0, 0.3)))
     for item in (0, 2):
         np.testing.assert_array_equal(thin[thin[:, 0] == item], full[full[:, 0] == item])
     slow_full, slow_thin = full[full[:, 0] == 1], thin[thin[:, 0] == 1]
     assert len(slow_thin) / len(slow_full) == pytest.approx(0.3, abs=0.03)
     kept = {tuple(r) for r in slow_thin}
     assert kept <= {tuple(r) for r in slow_full}
-    again = feats.training_rows(window=280, step=1, thin_below=1.0, thin_keep=0.3)
+    again = feats.training_rows(window=280, step=1, thin=(1.0, 0.3))
     np.testing.assert_array_equal(np.column_stack(again), thin)  # the seed fixes the draw
