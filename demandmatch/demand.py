@@ -276,6 +276,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         censored: np.ndarray,
         r: np.ndarray,
         copies: float,
+        near: tuple[np.ndarray, dict[str, pd.Index]] | None = None,
     ) -> tuple[np.ndarray, dict[str, pd.Index], np.ndarray]:
         """The log-linear start the trees boost log mu from: offset terms and random effects,
         fitted by the same censored likelihood, so that a rare effect such as a festival starts
@@ -284,12 +285,14 @@ class LGBMNegBinDemand(_LGBMSettings):
         streamer's level is read net of the hype of the streams it was seen in. `copies`: rows
         per past outcome (one per training lead), which scales the prior so that repeating an
         outcome does not make it count more against the prior. (theta, the random effects'
-        levels, the start's log mu of X's rows)."""
+        levels, the start's log mu of X's rows). `near`: the (theta, levels) of a fit on
+        similar rows, which the solver starts from (a level it lacks at 0)."""
         design = self._offset_design(X)
         levels = {spec: pd.Index(pd.unique(k)) for spec, k in keys.items()}
         effects = self._effect_matrix(levels, keys, len(X)) if levels else None
         penalty = copies / self.effect_sd**2 if levels else None
-        theta = negbin.fit_log_linear(design, y, r, censored, effects, penalty)
+        start = None if near is None else _moved_to(*near, design.shape[1], levels)
+        theta = negbin.fit_log_linear(design, y, r, censored, effects, penalty, start=start)
         base = design @ theta[: design.shape[1]] + _known_effects(effects, theta, levels)
         return theta, levels, base
 
@@ -423,6 +426,7 @@ class LGBMNegBinDemand(_LGBMSettings):
             theta, levels, base = self._start(
                 X[train], _rows(keys, train), y[train], cens[train], r0[train], copies
             )
+            near = (theta, levels)  # where the final start's solver begins
             # a held-out first stream is judged as a new SKU's: its own level, which the
             # held-out model learned from the SKU's later streams, is not used
             keys_judge = _rows(keys, judge)
@@ -476,6 +480,7 @@ class LGBMNegBinDemand(_LGBMSettings):
             self.spread_factor_ = factors[best]
             self.n_launch_rows_ = int(held.sum())
         else:
+            near = None
             self.scale_, self.new_sku_scale_, self.spread_factor_ = 1.0, 1.0, 1.0
             self.round_share_ = float(max(self.round_shares))  # no held-out rows to choose by
             self.n_launch_rows_ = 0
@@ -490,7 +495,7 @@ class LGBMNegBinDemand(_LGBMSettings):
         # final trees learn at the size measured on held-out rows, not the working size
         r_final = self.dispersion_.size(design) if self.fitted_size else r0
         self.offset_theta_, self.effect_levels_, base = self._start(
-            X, keys, y, cens, r_final, copies
+            X, keys, y, cens, r_final, copies, near
         )
         grow = round(self.round_share_ * self._rounds(1.0)[0])
         self.mean_models_ = self._trees(base, y, cens, r_final, data, 1.0, grow)
@@ -700,6 +705,22 @@ class _RoundChoice:
         else:
             self._worse += 1
         return self._worse >= ROUND_PATIENCE
+
+
+def _moved_to(
+    theta: np.ndarray, levels: dict[str, pd.Index], p: int, new_levels: dict[str, pd.Index]
+) -> np.ndarray:
+    """theta of a log-linear start (p design terms, then one term per level of `levels`) laid
+    out for `new_levels`: each level's term where it had one, else 0 (the prior's mean)."""
+    terms, at = {}, p
+    for spec, idx in levels.items():
+        terms[spec] = pd.Series(theta[at : at + len(idx)], index=idx)
+        at += len(idx)
+    out = [theta[:p]]
+    for spec, idx in new_levels.items():
+        old = terms.get(spec, pd.Series(dtype=float))
+        out.append(old.reindex(idx).fillna(0.0).to_numpy())
+    return np.concatenate(out)
 
 
 def _known_effects(

@@ -297,6 +297,28 @@ def test_log_linear_fit_is_stationary_with_random_effects_and_censoring():
     total = np.r_[design.T @ grad, effects.T @ grad] + pen * theta
     assert np.abs(total).max() < 1e-4
     assert theta[1] == pytest.approx(0.4, abs=0.05)
+    # started near the solution (as the final start is, from the held-out one's) or far from
+    # it, the solver lands on the same optimum
+    for start in (theta + rng.normal(0, 0.3, len(theta)), np.zeros(len(theta))):
+        again = negbin.fit_log_linear(
+            design, sold, np.full(n, r), censored, effects, 4.0, start=start
+        )
+        np.testing.assert_allclose(again, theta, atol=1e-6)
+        kept = negbin.fit_log_linear(
+            design, sold, np.full(n, r), censored, effects, 4.0, max_iter=0, start=start
+        )
+        np.testing.assert_array_equal(kept, start)  # no step taken: the start itself
+
+
+def test_a_start_moves_to_new_levels_by_name():
+    from demandmatch.demand import _moved_to
+
+    theta = np.array([1.0, 2.0, 10.0, 11.0, 20.0])  # two design terms, SKUs a b, stream s
+    levels = {"sku": pd.Index(["a", "b"]), "stream": pd.Index(["s"])}
+    new = {"sku": pd.Index(["b", "c", "a"]), "stream": pd.Index(["t", "s"])}
+    np.testing.assert_array_equal(
+        _moved_to(theta, levels, 2, new), [1.0, 2.0, 11.0, 0.0, 10.0, 0.0, 20.0]
+    )
 
 
 def test_bagged_boosters_move_less_with_the_seed_than_one():
