@@ -130,6 +130,20 @@ def impute_mean_mixed(s: np.ndarray, mean: np.ndarray, r: np.ndarray, sd: np.nda
     return out
 
 
+def trigamma(x: np.ndarray) -> np.ndarray:
+    """psi'(x) for x > 0, several times faster than scipy's (a Hurwitz zeta): the recurrence
+    psi'(x) = psi'(x + 1) + 1 / x^2 six times, then the asymptotic series at x + 6 >= 6, whose
+    first left-out term is under 1e-9 of psi' there."""
+    x = np.asarray(x, dtype=float)
+    out = np.zeros_like(x)
+    for k in range(6):
+        out += 1.0 / (x + k) ** 2
+    inv = 1.0 / (x + 6.0)
+    inv2 = inv * inv
+    tail = -1.0 / 30.0 + inv2 * (1.0 / 42.0 - inv2 / 30.0)
+    return out + inv + inv2 * (0.5 + inv * (1.0 / 6.0 + inv2 * tail))
+
+
 class Dispersion:
     """log r = design @ theta: NB size as a log-linear function of a few row groups, fitted by
     censored maximum likelihood with a weak ridge pull toward a common level."""
@@ -192,8 +206,8 @@ class Dispersion:
                 - (r_u + y_u) / (r_u + mu_u)
             )
             dg = (
-                special.polygamma(1, y_u + r_u)
-                - special.polygamma(1, r_u)
+                trigamma(y_u + r_u)
+                - trigamma(r_u)
                 + 1.0 / r_u
                 - 1.0 / (r_u + mu_u)
                 - (mu_u - y_u) / (r_u + mu_u) ** 2

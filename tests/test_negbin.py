@@ -633,3 +633,10 @@ def test_dispersion_newton_reaches_the_penalised_likelihood_optimum():
     assert fitted.converged_
     np.testing.assert_allclose(fitted.theta_, ref.x, atol=1e-5)
     assert objective(fitted.theta_) <= ref.fun + 1e-12
+
+
+def test_trigamma_matches_scipy_from_tiny_to_huge_arguments():
+    from scipy import special
+
+    x = np.r_[np.geomspace(1e-3, 1e7, 5000), np.arange(1, 700) + 0.5]
+    np.testing.assert_allclose(negbin.trigamma(x), special.polygamma(1, x), rtol=1e-9)
