@@ -106,3 +106,18 @@ def test_lognormal_mixture_matches_a_dense_integral_and_keeps_the_mean():
     plain = quantiles_negbin(mean, size, LEVELS)
     assert q[1, 3] < plain[1, 3] and q[1, -1] > plain[1, -1]
     np.testing.assert_array_equal(q[2], plain[2])
+
+
+def test_negbin_cdf_by_its_pmf_ratio_matches_scipy_where_it_is_hard():
+    from demandmatch.distributions import _negbin_cdf
+
+    # tiny and huge sizes, means from near 0 to the thousands, and a mean of exactly 0 (p = 1)
+    for mean, size in [(0.01, 0.05), (5.0, 0.05), (2000.0, 0.3), (800.0, 500.0), (3.0, 1e4)]:
+        n, p = size, size / (size + mean)
+        top = int(stats.nbinom.isf(1e-9, n, p)) + 1
+        np.testing.assert_allclose(
+            _negbin_cdf(top, n, p), stats.nbinom.cdf(np.arange(top), n, p), rtol=0, atol=1e-12
+        )
+    np.testing.assert_array_equal(_negbin_cdf(4, 2.0, 1.0), [1.0, 1.0, 1.0, 1.0])
+    nodes = _negbin_cdf(6, 3.0, np.array([0.2, 0.5, 0.9]))  # one row per node
+    np.testing.assert_allclose(nodes, stats.nbinom.cdf(np.arange(6), 3.0, [[0.2], [0.5], [0.9]]))
