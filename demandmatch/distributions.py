@@ -70,7 +70,7 @@ def survival_negbin(mean: np.ndarray, size: np.ndarray, tail: float = 1e-7) -> l
     """Exact P(D >= u), u = 1.., for negative binomial demand, cut where it drops below `tail`."""
     mean = np.asarray(mean, dtype=float)
     n, p = (np.broadcast_to(a, mean.shape) for a in negbin_params(mean, size))
-    out = [np.zeros(0)] * len(mean)
+    out = [np.zeros(0) for _ in range(len(mean))]
     live = np.flatnonzero(mean > 0)
     tops = stats.nbinom.isf(tail, n[live], p[live]).astype(int) + 1
     for i, top in zip(live, tops, strict=True):
