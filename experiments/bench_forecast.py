@@ -3,7 +3,9 @@
 Per seed: a rolling-origin backtest over the end of the history (origins a week apart, each
 forecasting the next 7 days as of the origin and 72/24/6 h before each stream), scored exactly
 against the world's true negative binomial demand. Side by side in the same run: the naive
-per-SKU empirical-quantile baseline and the same model without the censoring correction.
+per-SKU empirical-quantile baseline and the same model without the censoring correction, and
+the bias of a forecaster that knows everything but each stream's hidden hype (what the hype of
+those weeks alone does to the bias of the mean).
 Optionally (--compare) the multi-quantile LightGBM on the first seed, which is how the default
 distribution model was chosen.
 
@@ -22,11 +24,12 @@ import time
 
 import numpy as np
 import pandas as pd
-from bench_demo import demo_world
+from bench_demo import HYPE_SD, blind_mean, demo_world
 
 from demandmatch.backtest import history_end, rolling_origins, run_backtest
 from demandmatch.config import load_config
 from demandmatch.demand import EmpiricalQuantileDemand
+from demandmatch.evaluation import bias
 from demandmatch.forecast import make_demand_model
 
 LEADS = ["origin", "72h", "24h", "6h"]
@@ -35,6 +38,21 @@ LEADS = ["origin", "72h", "24h", "6h"]
 def _pick(summary: pd.DataFrame, lead: str, segment: str, col: str) -> float:
     s = summary[(summary["lead"] == lead) & (summary["segment"] == segment)]
     return float(s[col].iloc[0]) if len(s) and col in s else np.nan
+
+
+def hype_blind_bias(tables, truth: pd.DataFrame, origins: list[pd.Timestamp], days: int) -> float:
+    """Bias of the mean of a forecaster that knows everything but each stream's hidden hype,
+    over the streams starting in the `days` after each origin: how far the hype those weeks
+    happened to have moves the bias of any forecast made before it shows (bench_demo's
+    hype-blind oracle)."""
+    start = truth["stream_id"].map(tables.streams.set_index("stream_id")["start_time"])
+    rows = np.zeros(len(truth), bool)
+    for o in origins:
+        rows |= ((start >= o) & (start < o + pd.Timedelta(days=days))).to_numpy()
+    t = truth[rows]
+    hype, center = t["log_hype"].to_numpy(), t["hype_center"].to_numpy()
+    blind = blind_mean(t, hype, center, np.full(len(t), HYPE_SD))
+    return bias(t["mean"].to_numpy(), blind)
 
 
 def festival_origins(tables, config, days_before: int) -> list[pd.Timestamp]:
@@ -81,6 +99,7 @@ def run_seed(
             update={"model": config.model.model_copy(update={"name": "lgbm_quantile"})}
         )
         variants["lgbm_quantile"] = lambda: make_demand_model(q_config)
+    luck = hype_blind_bias(tables, truth, origins, 7)
     out = []
     for name, factory in variants.items():
         t0 = time.perf_counter()
@@ -88,6 +107,7 @@ def run_seed(
         seconds = time.perf_counter() - t0
         for lead in LEADS:
             row = {"seed": seed, "model": name, "lead": lead, "seconds": seconds}
+            row["hype_blind_bias"] = luck
             for seg in ("all", "warm", "cold"):
                 for col in ("true_pinball", "oracle_pinball", "pinball_vs_oracle", "n"):
                     row[f"{seg}_{col}"] = _pick(res.summary, lead, seg, col)
@@ -144,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     t["cov 5-95"] = eng["true_coverage_05_95"]
     t["bias"] = eng["true_bias"]
     t["bias, no censoring fix"] = nocens["true_bias"]
+    t["hype-blind bias"] = eng["hype_blind_bias"]
     t["naive cov 10-90"] = naive["true_coverage_10_90"]
     pd.set_option("display.width", 220)
     pd.set_option("display.max_columns", 30)

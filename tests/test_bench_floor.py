@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
@@ -83,3 +84,27 @@ def test_video_horizon_knows_the_hype_only_where_a_video_was_out() -> None:
     q = video_horizon(t, some)[1]
     assert np.array_equal(q[some], true_q[some])
     assert np.array_equal(q[~some], hype_blind(t)[1][~some])
+
+
+def test_hype_blind_bias_counts_only_the_windows_streams() -> None:
+    from types import SimpleNamespace
+
+    from bench_demo import HYPE_SD
+    from bench_forecast import hype_blind_bias
+
+    t = _rows().assign(stream_id=["s1", "s1", "s2", "s3"])
+    day = pd.Timestamp("2024-10-01", tz="UTC")
+    streams = pd.DataFrame(
+        {
+            "stream_id": ["s1", "s2", "s3"],
+            "start_time": [day + pd.Timedelta(days=d) for d in (1, 3, 9)],  # s3 after the window
+        }
+    )
+    tables = SimpleNamespace(streams=streams)
+    got = hype_blind_bias(tables, t, [day], 7)
+    w = t.iloc[:3]
+    blind_mean = w["mean"] * np.exp(w["hype_center"] - w["log_hype"] + 0.5 * HYPE_SD**2)
+    assert got == pytest.approx(blind_mean.sum() / w["mean"].sum() - 1.0)
+    # hype exactly at its prior's centre: the blind mean sits exp(sd^2 / 2) above
+    calm = t.assign(log_hype=t["hype_center"])
+    assert hype_blind_bias(tables, calm, [day], 7) == pytest.approx(np.exp(0.5 * HYPE_SD**2) - 1)
