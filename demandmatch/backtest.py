@@ -45,6 +45,11 @@ class BacktestResult:
     metrics: pd.DataFrame  # one row per (origin, lead, segment)
     summary: pd.DataFrame  # metrics averaged over origins, one row per (lead, segment)
     timings: dict[str, float]
+    # one row per origin: what the model chose on its held-out rows there (the share of rounds
+    # grown, the scale of the mean, ...; see LGBMNegBinDemand.held_out_choices), empty for a
+    # model without them. A scale far from its usual is the first thing to look at when one
+    # window's bias stands out
+    choices: pd.DataFrame
 
 
 def history_end(tables: Tables) -> pd.Timestamp:
@@ -136,7 +141,7 @@ def run_backtest(
     origin and as nowcasts `nowcast_hours` before each stream, and score all of them.
     `model_factory` makes a fresh model per origin (default: the configured one)."""
     timer = Timer()
-    scored = []
+    scored, choices = [], []
     for origin in origins:
         model = model_factory() if model_factory is not None else None
         fitted = fit_demand(tables, config, origin, model, timer=timer, progress=progress)
@@ -146,6 +151,8 @@ def run_backtest(
             fc = predict_demand(fitted, tables, config, horizon_days, hours, timer=timer)
             if not fc.forecasts.empty:
                 scored.append(scored_rows(fc, fitted.as_of, label, truth))
+        if hasattr(fitted.model, "held_out_choices"):
+            choices.append({"origin": fitted.as_of, **fitted.model.held_out_choices()})
     if not scored:
         raise ValueError("no stream starts in any backtest window: nothing to score")
     rows = pd.concat(scored, ignore_index=True)
@@ -157,7 +164,7 @@ def run_backtest(
         .reset_index()
         .assign(n=lambda d: metrics.groupby(["lead", "segment"], sort=False)["n"].sum().values)
     )
-    return BacktestResult(rows, metrics, summary, timer.seconds)
+    return BacktestResult(rows, metrics, summary, timer.seconds, pd.DataFrame(choices))
 
 
 def find_truth(data_dir: Path) -> Path | None:
@@ -177,8 +184,9 @@ def backtest_job(
     project_dir: Path | None = None,
     progress: Progress = quiet,
 ) -> tuple[BacktestResult, str | None]:
-    """Load, backtest, write backtest_summary.csv / backtest_metrics.csv / backtest_rows.csv,
-    and log the run to MLflow (metrics named `<lead>.<segment>.<metric>`)."""
+    """Load, backtest, write backtest_summary.csv / backtest_metrics.csv / backtest_rows.csv /
+    backtest_choices.csv, and log the run to MLflow (metrics named `<lead>.<segment>.<metric>`,
+    and `<choice>.mean` / `.min` / `.max` of the held-out choices over the origins)."""
     from .contract import data_hash, load_tables
     from .pipeline import atomic_write
     from .simulate import load_truth
@@ -196,6 +204,7 @@ def backtest_job(
         ("backtest_summary.csv", result.summary),
         ("backtest_metrics.csv", result.metrics),
         ("backtest_rows.csv", result.rows),
+        ("backtest_choices.csv", result.choices),
     ):
         atomic_write(out / name, frame.to_csv(index=False, float_format="%.5g"))
         files.append(out / name)
@@ -209,6 +218,9 @@ def backtest_job(
             for k in result.summary.columns
             if k not in ("lead", "segment") and pd.notna(r[k])
         }
+        for name in result.choices.columns.drop("origin", errors="ignore"):
+            for stat in ("mean", "min", "max"):
+                metrics[f"{name}.{stat}"] = float(result.choices[name].agg(stat))
         run_id = log_run(
             tracking_uri=resolve_tracking_uri(config.tracking.uri, project_dir or Path.cwd()),
             experiment=config.tracking.experiment,

@@ -12,7 +12,7 @@ import pytest
 from demandmatch.backtest import rolling_origins, run_backtest, score
 from demandmatch.config import load_config
 from demandmatch.contract import load_tables
-from demandmatch.demand import LGBMNegBinDemand
+from demandmatch.demand import SCALES, LGBMNegBinDemand
 from demandmatch.distributions import quantiles_negbin
 from demandmatch.forecast import fit_demand
 from demandmatch.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
@@ -79,6 +79,11 @@ def test_backtest_covers_every_lead_and_never_uses_outcomes_after_the_cutoff(tin
     res = run_backtest(tables, config, origin, 7, truth=truth)
     assert set(res.summary["lead"]) == {"origin", "72h", "24h", "6h"}
     assert {"pinball_vs_oracle", "true_coverage_10_90", "coverage_05_95"} <= set(res.summary)
+    # the held-out choices of the one origin's fit, as the fitted model reports them
+    assert len(res.choices) == 1 and res.choices["origin"].iloc[0] == res.rows["origin"].iloc[0]
+    chosen = res.choices.iloc[0]
+    assert chosen["model_round_share"] in config.model.round_shares
+    assert SCALES[0] <= chosen["model_mean_scale"] <= SCALES[1]
     # rewrite every outcome inside the window: forecasts made as of the origin cannot move
     window = res.rows.loc[res.rows["lead"] == "origin", ["stream_id"]].drop_duplicates()
     items = tables.stream_items.copy()
@@ -119,6 +124,11 @@ def test_backtest_command_writes_tables_and_logs_to_mlflow(tiny, tmp_path):
     runs = search_runs(env["MLFLOW_TRACKING_URI"], "demandmatch")
     assert len(runs) == 1 and runs["tags.kind"].iloc[0] == "backtest"
     assert runs["metrics.6h.all.pinball_vs_oracle"].iloc[0] > 0
+    choices = pd.read_csv(out / "backtest_choices.csv")
+    assert len(choices) == 1
+    scale = choices["model_mean_scale"].iloc[0]
+    for stat in ("mean", "min", "max"):  # one origin: all three are its scale
+        assert runs[f"metrics.model_mean_scale.{stat}"].iloc[0] == pytest.approx(scale, rel=1e-4)
 
 
 def test_backtest_reports_a_directory_without_data(tmp_path):
