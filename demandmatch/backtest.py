@@ -151,8 +151,8 @@ def run_backtest(
             fc = predict_demand(fitted, tables, config, horizon_days, hours, timer=timer)
             if not fc.forecasts.empty:
                 scored.append(scored_rows(fc, fitted.as_of, label, truth))
-        if hasattr(fitted.model, "held_out_choices"):
-            choices.append({"origin": fitted.as_of, **fitted.model.held_out_choices()})
+        if fc.model_choices:  # the same fit at every lead: the last forecast's will do
+            choices.append({"origin": fitted.as_of, **fc.model_choices})
     if not scored:
         raise ValueError("no stream starts in any backtest window: nothing to score")
     rows = pd.concat(scored, ignore_index=True)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from bench_demo import HYPE_SD, blind_mean, demo_world
 
-from demandmatch.backtest import history_end, rolling_origins, run_backtest
+from demandmatch.backtest import PLAN_TIME, history_end, rolling_origins, run_backtest
 from demandmatch.config import load_config
 from demandmatch.demand import EmpiricalQuantileDemand
 from demandmatch.evaluation import bias
@@ -40,16 +40,13 @@ def _pick(summary: pd.DataFrame, lead: str, segment: str, col: str) -> float:
     return float(s[col].iloc[0]) if len(s) and col in s else np.nan
 
 
-def hype_blind_bias(tables, truth: pd.DataFrame, origins: list[pd.Timestamp], days: int) -> float:
+def hype_blind_bias(truth: pd.DataFrame, scored: pd.DataFrame) -> float:
     """Bias of the mean of a forecaster that knows everything but each stream's hidden hype,
-    over the streams starting in the `days` after each origin: how far the hype those weeks
-    happened to have moves the bias of any forecast made before it shows (bench_demo's
-    hype-blind oracle)."""
-    start = truth["stream_id"].map(tables.streams.set_index("stream_id")["start_time"])
-    rows = np.zeros(len(truth), bool)
-    for o in origins:
-        rows |= ((start >= o) & (start < o + pd.Timedelta(days=days))).to_numpy()
-    t = truth[rows]
+    over the stream items a backtest scored as of its origins (`scored`: its rows): how far the
+    hype those weeks happened to have moves the bias of any forecast made before it shows
+    (bench_demo's hype-blind oracle)."""
+    items = scored.loc[scored["lead"] == PLAN_TIME, ["stream_id", "sku_id"]]
+    t = items.merge(truth, on=["stream_id", "sku_id"], how="left")
     hype, center = t["log_hype"].to_numpy(), t["hype_center"].to_numpy()
     blind = blind_mean(t, hype, center, np.full(len(t), HYPE_SD))
     return bias(t["mean"].to_numpy(), blind)
@@ -99,12 +96,12 @@ def run_seed(
             update={"model": config.model.model_copy(update={"name": "lgbm_quantile"})}
         )
         variants["lgbm_quantile"] = lambda: make_demand_model(q_config)
-    luck = hype_blind_bias(tables, truth, origins, 7)
     out = []
     for name, factory in variants.items():
         t0 = time.perf_counter()
         res = run_backtest(tables, config, origins, 7, truth=truth, model_factory=factory)
         seconds = time.perf_counter() - t0
+        luck = hype_blind_bias(truth, res.rows)  # every variant scores the same rows
         for lead in LEADS:
             row = {"seed": seed, "model": name, "lead": lead, "seconds": seconds}
             row["hype_blind_bias"] = luck

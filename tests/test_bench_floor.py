@@ -86,25 +86,23 @@ def test_video_horizon_knows_the_hype_only_where_a_video_was_out() -> None:
     assert np.array_equal(q[~some], hype_blind(t)[1][~some])
 
 
-def test_hype_blind_bias_counts_only_the_windows_streams() -> None:
-    from types import SimpleNamespace
-
+def test_hype_blind_bias_counts_only_the_rows_scored_as_of_the_origin() -> None:
     from bench_demo import HYPE_SD
     from bench_forecast import hype_blind_bias
 
-    t = _rows().assign(stream_id=["s1", "s1", "s2", "s3"])
-    day = pd.Timestamp("2024-10-01", tz="UTC")
-    streams = pd.DataFrame(
+    t = _rows().assign(stream_id=["s1", "s1", "s2", "s3"], sku_id=["a", "b", "a", "a"])
+    # the backtest scored the first three items as of the origin; s3 only as a nowcast
+    scored = pd.DataFrame(
         {
-            "stream_id": ["s1", "s2", "s3"],
-            "start_time": [day + pd.Timedelta(days=d) for d in (1, 3, 9)],  # s3 after the window
+            "lead": ["origin", "origin", "origin", "6h", "6h"],
+            "stream_id": ["s1", "s1", "s2", "s2", "s3"],
+            "sku_id": ["a", "b", "a", "a", "a"],
         }
     )
-    tables = SimpleNamespace(streams=streams)
-    got = hype_blind_bias(tables, t, [day], 7)
+    got = hype_blind_bias(t, scored)
     w = t.iloc[:3]
     blind_mean = w["mean"] * np.exp(w["hype_center"] - w["log_hype"] + 0.5 * HYPE_SD**2)
     assert got == pytest.approx(blind_mean.sum() / w["mean"].sum() - 1.0)
     # hype exactly at its prior's centre: the blind mean sits exp(sd^2 / 2) above
     calm = t.assign(log_hype=t["hype_center"])
-    assert hype_blind_bias(tables, calm, [day], 7) == pytest.approx(np.exp(0.5 * HYPE_SD**2) - 1)
+    assert hype_blind_bias(calm, scored) == pytest.approx(np.exp(0.5 * HYPE_SD**2) - 1)
