@@ -148,6 +148,18 @@ def _print_backtest(summary) -> None:
     Console(width=max(Console().width, 150)).print(t)
 
 
+def _lost_sales(summary: dict[str, object]) -> str:
+    """Total expected lost sales and the share of each reason (see lost_sales_by_reason)."""
+    parts = summary.get("lost_sales_by_reason") or []
+    total = f"{summary['expected_lost_sales']:,.0f} units"
+    shares = ", ".join(
+        f"{p['lost_sales_share']:.0%} {p['reason']}"
+        for p in parts
+        if p["lost_sales_share"] >= 0.005
+    )
+    return f"{total} ({shares})" if shares else total
+
+
 def _print_summary(summary: dict[str, object], out_dir: Path) -> None:
     t = Table(title="demandmatch plan", show_header=False)
     rows = [
@@ -160,6 +172,7 @@ def _print_summary(summary: dict[str, object], out_dir: Path) -> None:
         ("expected profit", f"¥{summary['expected_profit']:,.0f}"),
         ("expected leftover", f"{summary['expected_leftover']:,.0f} units"),
         ("expected fill rate", f"{summary['fill_rate']:.1%}"),
+        ("expected lost sales", _lost_sales(summary)),
         (
             "solver",
             f"{summary['solver']} {summary['solver_status']} gap {summary['solver_gap']:.2g}",

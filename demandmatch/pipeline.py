@@ -27,7 +27,7 @@ from .forecast import (
     to_utc,
 )
 from .optimise import OptimiserSettings, PlanResult, plan_orders
-from .report import render_report
+from .report import PROFIT_BEST, explain_flag, render_report, split_flags
 from .schema import ALLOCATION_COLUMNS, FORECAST_COLUMNS, PLAN_COLUMNS
 from .tables import Tables
 
@@ -134,12 +134,38 @@ def summarise(forecast: DemandForecast, result: PlanResult, tables: Tables) -> d
         "expected_leftover": float(plan["expected_leftover"].sum()),
         "expected_lost_sales": float(plan["expected_lost_sales"].sum()),
         "fill_rate": float(plan["expected_sales"].sum() / demand) if demand > 0 else 1.0,
+        "lost_sales_by_reason": lost_sales_by_reason(plan),
         "solver": result.stats.solver,
         "solver_status": result.stats.status,
         "solver_gap": float(result.stats.gap),
         "solve_time_s": float(result.stats.solve_time_s),
         **forecast.model_choices,
     }
+
+
+def lost_sales_by_reason(plan: pd.DataFrame) -> list[dict[str, object]]:
+    """The plan's expected lost sales split by why each SKU's stock stops where it does: its
+    first flag (lead time, shelf life, margin, MOQ, budget, space, ...), else `profit_best`, a
+    SKU stocked as far as it pays, whose further demand would cost more to stock than it is
+    expected to earn. Largest first; shares of the total lost sales (0 when none is lost)."""
+    first = [(split_flags(f) or [PROFIT_BEST])[0] for f in plan["flags"]]
+    by = (
+        plan.assign(reason=first)
+        .groupby("reason", sort=False)
+        .agg(skus=("sku_id", "size"), expected_lost_sales=("expected_lost_sales", "sum"))
+        .sort_values("expected_lost_sales", ascending=False, kind="stable")
+    )
+    total = float(by["expected_lost_sales"].sum())
+    return [
+        {
+            "reason": str(reason),
+            "why": explain_flag(str(reason)),
+            "skus": int(r.skus),
+            "expected_lost_sales": float(r.expected_lost_sales),
+            "lost_sales_share": float(r.expected_lost_sales / total) if total > 0 else 0.0,
+        }
+        for reason, r in by.iterrows()
+    ]
 
 
 def run_forecast(

@@ -22,7 +22,10 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+PROFIT_BEST = "profit_best"  # a SKU's reason when it has no flag: stocked as far as it pays
 FLAG_TEXT: dict[str, str] = {
+    PROFIT_BEST: "stocked as far as it pays: covering more of its demand would cost more than "
+    "it is expected to earn (price after returns near or below cost, or demand too uncertain)",
     "lead_time": "cannot arrive before the first stream, so nothing is ordered",
     "shelf_life": "would expire before it could sell enough to pay for itself, so nothing is "
     "ordered",
@@ -53,6 +56,7 @@ SUMMARY_LABELS: dict[str, str] = {
     "expected_leftover": "Expected leftover (units)",
     "expected_lost_sales": "Expected lost sales (units)",
     "fill_rate": "Expected fill rate",
+    "lost_sales_by_reason": "Expected lost sales by reason",
     "n_cold_start": "Forecasts without history (cold start)",
     "n_train_rows": "Past stream items learned from",
     "run_id": "Tracking run",

@@ -119,6 +119,13 @@ def test_outputs_follow_the_contract(small_run):
     summary = run["summary"]
     assert summary["model_round_share"] in run["config"]["model"]["round_shares"]
     assert 0.5 <= summary["model_mean_scale"] <= 2.0
+    # the lost sales split by reason adds up to the plan's, each reason a flag it carries
+    by_reason = summary["lost_sales_by_reason"]
+    assert sum(r["expected_lost_sales"] for r in by_reason) == pytest.approx(
+        plan["expected_lost_sales"].sum(), rel=1e-3
+    )
+    carried = {f for v in plan["flags"] for f in v.split(";") if f} | {"profit_best"}
+    assert {r["reason"] for r in by_reason} <= carried
     from mlflow.tracking import MlflowClient
 
     logged = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}").get_run(run["run_id"])

@@ -224,3 +224,29 @@ def test_headline_renders_any_keys() -> None:
     assert ("Mystery metric", "2.5") in cards
     assert ("Nested: A", "1") in cards
     assert tables == []
+
+
+def test_lost_sales_split_by_first_flag() -> None:
+    from demandmatch.pipeline import lost_sales_by_reason
+
+    plan = pd.DataFrame(
+        {
+            "sku_id": ["a", "b", "c", "d"],
+            "expected_lost_sales": [6.0, 1.0, 3.0, 0.0],
+            "flags": ["budget_binds;service_level", "", float("nan"), "lead_time"],
+        }
+    )
+    got = lost_sales_by_reason(plan)
+    assert [(r["reason"], r["skus"], r["expected_lost_sales"]) for r in got] == [
+        ("budget_binds", 1, 6.0),
+        ("profit_best", 2, 4.0),
+        ("lead_time", 1, 0.0),
+    ]
+    assert [r["lost_sales_share"] for r in got] == [0.6, 0.4, 0.0]
+    assert got[1]["why"] == FLAG_TEXT["profit_best"]
+    nothing_lost = lost_sales_by_reason(plan.assign(expected_lost_sales=0.0))
+    assert all(r["lost_sales_share"] == 0.0 for r in nothing_lost)
+    # the report shows the split as a table, shares as percentages
+    _, tables = headline({"lost_sales_by_reason": got})
+    assert tables[0][0] == "Expected lost sales by reason"
+    assert "60.0%" in tables[0][1].rows[0]
