@@ -37,7 +37,7 @@ from demandmatch.distributions import (
     survival_negbin,
     survival_negbin_mixed,
 )
-from demandmatch.evaluation import expected_pinball_negbin
+from demandmatch.evaluation import expected_pinball_negbin, pit_coverage_negbin
 from demandmatch.outcomes import expected_outcomes
 from demandmatch.pipeline import DemandForecast, forecast_demand, optimiser_inputs, plan_stock
 from demandmatch.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
@@ -214,9 +214,15 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
     oracle = expected_pinball_negbin(quantiles_negbin(mu, size, LEVELS), LEVELS, mu, size)
     oracle = oracle.mean(axis=1)
     cold = fc.forecasts["cold_start"].to_numpy(dtype=bool)
+    # coverage of the PIT's 10-90% band: 0.8 for the truth itself, where its q10-q90 hold more
+    row["fc_pit_10_90"] = float(pit_coverage_negbin(fc.survival, mu, size, 0.1, 0.9).mean())
+    row["naive_pit_10_90"] = float(pit_coverage_negbin(base.survival, mu, size, 0.1, 0.9).mean())
     ceilings = {}  # name -> survival curves of each row: the plans these truths make
     if tf["log_hype"].notna().all():
         ceilings["hype-blind"], q_blind = hype_blind(tf)
+        row["blind_pit_10_90"] = float(
+            pit_coverage_negbin(ceilings["hype-blind"], mu, size, 0.1, 0.9).mean()
+        )
         blind_loss = expected_pinball_negbin(q_blind, LEVELS, mu, size).mean(axis=1)
         row["blind_pinball_ratio"] = float(blind_loss.mean() / oracle.mean())
         # the bias a forecaster blind to the hype must have on this horizon: what the hype of
@@ -312,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
         r["on them: hype-blind/oracle"] = df["blind_video_pinball_ratio"]
     r["cov q10-q90"] = df["fc_coverage_10_90"]
     r["naive cov"] = df["naive_coverage_10_90"]
+    r["PIT cov 10-90"] = df["fc_pit_10_90"]  # the truth's own: 0.800
+    r["naive PIT cov"] = df["naive_pit_10_90"]
+    if "blind_pit_10_90" in df:
+        r["hype-blind PIT cov"] = df["blind_pit_10_90"]
     r["bias of mean"] = df["fc_bias_mean"]
     if "blind_bias" in df:
         r["hype-blind bias"] = df["blind_bias"]

@@ -79,6 +79,8 @@ def test_backtest_covers_every_lead_and_never_uses_outcomes_after_the_cutoff(tin
     res = run_backtest(tables, config, origin, 7, truth=truth)
     assert set(res.summary["lead"]) == {"origin", "72h", "24h", "6h"}
     assert {"pinball_vs_oracle", "true_coverage_10_90", "coverage_05_95"} <= set(res.summary)
+    pit = res.summary[["pit_coverage_10_90", "true_pit_coverage_10_90"]].to_numpy()
+    assert ((pit > 0) & (pit < 1)).all()
     # the held-out choices of the one origin's fit, as the fitted model reports them
     assert len(res.choices) == 1 and res.choices["origin"].iloc[0] == res.rows["origin"].iloc[0]
     chosen = res.choices.iloc[0]
