@@ -57,6 +57,7 @@ SUMMARY_LABELS: dict[str, str] = {
     "expected_lost_sales": "Expected lost sales (units)",
     "fill_rate": "Expected fill rate",
     "lost_sales_by_reason": "Expected lost sales by reason",
+    "skus": "SKUs",
     "n_cold_start": "Forecasts without history (cold start)",
     "n_train_rows": "Past stream items learned from",
     "run_id": "Tracking run",
