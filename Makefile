@@ -58,6 +58,9 @@ bench-scale: $(STAMP) ## Plan solve time, memory and gap to the LP bound at 1k, 
 bench-forecast: $(STAMP) ## Demand backtest vs the true distributions, naive and uncensored models (3 seeds)
 	$(BIN)/python experiments/bench_forecast.py --seeds 0 1 2 --compare
 
+bench-returns: $(STAMP) ## Return rates against the true ones on six demo worlds, beside simpler estimates
+	$(BIN)/python experiments/bench_returns.py --seeds 0 1 2 3 4 5
+
 bench-m5: $(VENV)/.bench ## Real data: M5 TX_3 FOODS_3 final 28 days vs mlforecast and statsforecast
 	$(BIN)/python experiments/bench_m5.py
 
@@ -72,4 +75,4 @@ endif
 clean: ## Remove outputs and the tracking store (keeps .venv)
 	rm -rf outputs mlflow.db mlartifacts mlruns
 
-.PHONY: help setup forecast test lint format bench bench-scale bench-forecast bench-m5 backtest clean
+.PHONY: help setup forecast test lint format bench bench-scale bench-forecast bench-returns bench-m5 backtest clean
