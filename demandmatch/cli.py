@@ -132,10 +132,10 @@ def _print_backtest(summary) -> None:
         ("bias", "bias", "{:+.3f}"),
         ("coverage_10_90", "cov 10-90", "{:.3f}"),
         ("coverage_05_95", "cov 5-95", "{:.3f}"),
-        ("pit_coverage_10_90", "PIT cov 10-90", "{:.3f}"),
+        ("pit_coverage_10_90", "PIT 10-90", "{:.3f}"),
         ("pinball_vs_oracle", "pinball/oracle", "{:.3f}"),
         ("true_coverage_10_90", "true cov 10-90", "{:.3f}"),
-        ("true_pit_coverage_10_90", "true PIT cov", "{:.3f}"),
+        ("true_pit_coverage_10_90", "true PIT", "{:.3f}"),
         ("true_bias", "true bias", "{:+.3f}"),
     ]
     cols = [c for c in cols if c[0] in summary]
