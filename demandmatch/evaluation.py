@@ -75,7 +75,14 @@ def pit_coverage_negbin(
 ) -> np.ndarray:
     """`pit_coverage` in expectation over negative binomial Y(mean, size), per row: exactly
     hi - lo when the forecast is that distribution."""
-    truth = survival_negbin(mean, size, tail=1e-12)
+    return pit_coverage_expected(survival, survival_negbin(mean, size, tail=1e-12), lo, hi)
+
+
+def pit_coverage_expected(
+    survival: list[np.ndarray], truth: list[np.ndarray], lo: float, hi: float
+) -> np.ndarray:
+    """`pit_coverage` in expectation over Y whose survival curves are `truth` (same layout as
+    the forecast's), per row; cut the truth's tail finely (see pit_coverage_negbin)."""
     out = np.empty(len(truth))
     for i, (sf, st) in enumerate(zip(survival, truth, strict=True)):
         top = max(len(sf), len(st)) + 1

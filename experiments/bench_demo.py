@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from demandmatch.backtest import score, scored_rows
+from demandmatch.backtest import PIT_BAND, score, scored_rows
 from demandmatch.config import load_config
 from demandmatch.contract import load_tables
 from demandmatch.demand import EmpiricalQuantileDemand
@@ -37,7 +37,7 @@ from demandmatch.distributions import (
     survival_negbin,
     survival_negbin_mixed,
 )
-from demandmatch.evaluation import expected_pinball_negbin, pit_coverage_negbin
+from demandmatch.evaluation import expected_pinball_negbin, pit_coverage_expected
 from demandmatch.outcomes import expected_outcomes
 from demandmatch.pipeline import DemandForecast, forecast_demand, optimiser_inputs, plan_stock
 from demandmatch.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
@@ -215,21 +215,23 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
     oracle = oracle.mean(axis=1)
     cold = fc.forecasts["cold_start"].to_numpy(dtype=bool)
     # coverage of the PIT's 10-90% band: 0.8 for the truth itself, where its q10-q90 hold more
-    row["fc_pit_10_90"] = float(pit_coverage_negbin(fc.survival, mu, size, 0.1, 0.9).mean())
-    row["naive_pit_10_90"] = float(pit_coverage_negbin(base.survival, mu, size, 0.1, 0.9).mean())
+    fine_truth = survival_negbin(mu, size, tail=1e-12)  # as pit_coverage_negbin cuts it
+
+    def pit(surv: list[np.ndarray]) -> float:
+        return float(pit_coverage_expected(surv, fine_truth, *PIT_BAND).mean())
+
+    row["fc_pit_10_90"], row["naive_pit_10_90"] = pit(fc.survival), pit(base.survival)
     ceilings = {}  # name -> survival curves of each row: the plans these truths make
     if tf["log_hype"].notna().all():
         ceilings["hype-blind"], q_blind = hype_blind(tf)
-        row["blind_pit_10_90"] = float(
-            pit_coverage_negbin(ceilings["hype-blind"], mu, size, 0.1, 0.9).mean()
-        )
+        row["blind_pit_10_90"] = pit(ceilings["hype-blind"])
         blind_loss = expected_pinball_negbin(q_blind, LEVELS, mu, size).mean(axis=1)
         row["blind_pinball_ratio"] = float(blind_loss.mean() / oracle.mean())
         # the bias a forecaster blind to the hype must have on this horizon: what the hype of
         # its few large streams happened to be
-        hype_dev = tf["log_hype"].to_numpy() - tf["hype_center"].to_numpy()
-        blind_mean = mu * np.exp(HYPE_SD**2 / 2 - hype_dev)
-        row["blind_bias"] = float(blind_mean.sum() / mu.sum() - 1.0)
+        hype, center = tf["log_hype"].to_numpy(), tf["hype_center"].to_numpy()
+        blind = blind_mean(tf, hype, center, np.full(len(tf), HYPE_SD))
+        row["blind_bias"] = float(blind.sum() / mu.sum() - 1.0)
         if cold.any():
             row["blind_cold_pinball_ratio"] = float(blind_loss[cold].mean() / oracle[cold].mean())
         hv = has_video(tables, tf["stream_id"], fc.as_of)

@@ -47,6 +47,7 @@ from m5_data import (  # noqa: E402
     long_frame,
 )
 
+from demandmatch.backtest import PIT_BAND  # noqa: E402
 from demandmatch.config import ModelConfig, load_config  # noqa: E402
 from demandmatch.distributions import survival_from_quantiles  # noqa: E402
 from demandmatch.evaluation import pinball, pit_coverage, wape, weighted_rmsse  # noqa: E402
@@ -321,7 +322,7 @@ def score(m5: M5, end: int, out: dict) -> dict:
         # optimiser reads them): 0.8 when calibrated, where a day's count with its many zeros
         # falls inside an interval that includes its ends far more than 80% of the time
         surv = survival_from_quantiles(LEVELS, q)
-        row["pit_10_90"] = float(np.mean(pit_coverage(surv, actual.ravel(), 0.1, 0.9)))
+        row["pit_10_90"] = float(np.mean(pit_coverage(surv, actual.ravel(), *PIT_BAND)))
     else:
         row["pinball"] = row["cover_10_90"] = row["pit_10_90"] = float("nan")
     return row
@@ -337,7 +338,8 @@ def print_table(rows: list[dict]) -> None:
     for r in rows:
         print(
             f"{r['method']:<16}{r['rmsse']:>8.4f}{r['wape']:>8.4f}{r['bias']:>+8.3f}"
-            f"{r['pinball']:>9.4f}{r['cover_10_90']:>7.3f}{r['pit_10_90']:>7.3f}{r['seconds']:>11.1f}"
+            f"{r['pinball']:>9.4f}{r['cover_10_90']:>7.3f}{r['pit_10_90']:>7.3f}"
+            f"{r['seconds']:>11.1f}"
             f"{r['peak_mb']:>9.0f}{r['loaded_mb']:>9.0f}  {r['quantile_source']}"
         )
 
