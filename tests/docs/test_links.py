@@ -34,7 +34,7 @@ def links(text: str) -> list[str]:
 
 def slug(heading: str) -> str:
     """A heading's anchor as GitHub makes it: lower case, punctuation dropped, spaces to -."""
-    text = re.sub(r"[`*_]|\[([^\]]*)\]\([^)]*\)", r"\1", heading.strip()).lower()
+    text = re.sub(r"[`*]|\[([^\]]*)\]\([^)]*\)", r"\1", heading.strip()).lower()
     return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
 
@@ -108,5 +108,12 @@ def test_the_check_catches_each_kind_of_broken_link(tmp_path: Path) -> None:
 
 def test_anchors_follow_github_slugs(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
-    page.write_text("# Install (make, or pip)\n## What comes out\n## What comes out\n")
-    assert anchors(page) == {"install-make-or-pip", "what-comes-out", "what-comes-out-1"}
+    page.write_text(
+        "# Install (make, or pip)\n## `stream_items`\n## What comes out\n## What comes out\n"
+    )
+    assert anchors(page) == {
+        "install-make-or-pip",
+        "stream_items",
+        "what-comes-out",
+        "what-comes-out-1",
+    }
