@@ -14,7 +14,7 @@ from importlib import import_module
 from typing import Any
 
 from .config import Config, load_config
-from .tables import ContractError, Tables
+from .data.tables import ContractError, Tables
 
 __version__ = "0.1.0"
 

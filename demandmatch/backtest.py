@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .data.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
+from .data.tables import Tables
 from .demand import DemandModel
 from .distributions import quantiles_negbin
 from .evaluation import (
@@ -44,8 +46,6 @@ from .forecast import (
     quiet,
     sold_out,
 )
-from .schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
-from .tables import Tables
 
 LEVELS = np.array(QUANTILE_LEVELS)
 PIT_BAND = (0.1, 0.9)
@@ -211,7 +211,7 @@ def backtest_job(
     """Load, backtest, write backtest_summary.csv / backtest_metrics.csv / backtest_rows.csv /
     backtest_choices.csv, and log the run to MLflow (metrics named `<lead>.<segment>.<metric>`,
     and `<choice>.mean` / `.min` / `.max` of the held-out choices over the origins)."""
-    from .contract import data_hash, load_tables
+    from .data import data_hash, load_tables
     from .pipeline import atomic_write
     from .simulate import load_truth
 

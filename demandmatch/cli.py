@@ -29,7 +29,7 @@ console = Console(stderr=True)
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Bad input or a missing file: a one-line message naming what is wrong, exit status 2."""
-    from .tables import ContractError
+    from .data.tables import ContractError
 
     try:
         yield

@@ -14,9 +14,9 @@ from scipy import sparse
 
 from . import negbin
 from .config import ROUND_SHARES
+from .data.schema import QUANTILE_LEVELS
 from .distributions import quantiles_negbin_mixed, survival_negbin_mixed
 from .offset_terms import OffsetTerms
-from .schema import QUANTILE_LEVELS
 
 # identify a row or group rows (the random effects below); never used as tree inputs
 ID_COLUMNS = ("stream_id", "sku_id", "streamer_id", "brand")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Festival
-from .tables import Tables
+from .data.tables import Tables
 
 CATEGORICAL = ("category", "merchant_id")
 HISTORY_WINDOW = 5  # "recent" = the last this many past streams

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .data.schema import FORECAST_COLUMNS, QUANTILE_COLUMNS, QUANTILE_LEVELS
+from .data.tables import Tables
 from .demand import DemandModel, make_model
 from .distributions import survival_from_quantiles
 from .features import build_features, lineup_frame
 from .returns import return_rates
-from .schema import FORECAST_COLUMNS, QUANTILE_COLUMNS, QUANTILE_LEVELS
-from .tables import Tables
 
 Progress = Callable[[str], None]
 

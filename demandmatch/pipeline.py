@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, ServiceLevels
-from .contract import data_hash, load_tables
+from .data import data_hash, load_tables
+from .data.schema import ALLOCATION_COLUMNS, FORECAST_COLUMNS, PLAN_COLUMNS
+from .data.tables import Tables
 from .forecast import (
     DemandForecast,
     FittedDemand,
@@ -28,8 +30,6 @@ from .forecast import (
 )
 from .optimise import OptimiserSettings, PlanResult, plan_orders
 from .report import PROFIT_BEST, explain_flag, render_report, split_flags
-from .schema import ALLOCATION_COLUMNS, FORECAST_COLUMNS, PLAN_COLUMNS
-from .tables import Tables
 
 __all__ = [
     "DemandForecast",

@@ -7,7 +7,7 @@ process (data loaded before the clock starts), so its fit+predict time and peak 
 
 - demandmatch: a model of demandmatch.demand (make_model(--model)), fitted as a direct
   forecaster: each (item, day) is an event forecast from an origin 1..28 days before it, with
-  features known at that origin (experiments/m5_data.py).
+  features known at that origin (demandmatch.data.m5).
 - mlforecast: LightGBM (library defaults) on lags 7/14/28, rolling means of lags 7 and 28,
   date features, 28 steps predicted recursively; quantiles from a second fit with conformal
   prediction intervals (2 windows of 28 days), not counted in its time; the time ratio
@@ -28,7 +28,6 @@ import argparse
 import inspect
 import os
 import resource
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -36,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from m5_data import (  # noqa: E402
+from demandmatch.backtest import PIT_BAND
+from demandmatch.config import ModelConfig, load_config
+from demandmatch.data.m5 import (
     M5,
     NO_THINNING,
     DirectFeatures,
@@ -46,12 +45,9 @@ from m5_data import (  # noqa: E402
     load_m5,
     long_frame,
 )
-
-from demandmatch.backtest import PIT_BAND  # noqa: E402
-from demandmatch.config import ModelConfig, load_config  # noqa: E402
-from demandmatch.distributions import survival_from_quantiles  # noqa: E402
-from demandmatch.evaluation import pinball, pit_coverage, wape, weighted_rmsse  # noqa: E402
-from demandmatch.schema import QUANTILE_LEVELS  # noqa: E402
+from demandmatch.data.schema import QUANTILE_LEVELS
+from demandmatch.distributions import survival_from_quantiles
+from demandmatch.evaluation import pinball, pit_coverage, wape, weighted_rmsse
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "m5_foods3_tx3"

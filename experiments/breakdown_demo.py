@@ -34,6 +34,7 @@ from bench_demo import (
 )
 
 from demandmatch.config import load_config
+from demandmatch.data.schema import QUANTILE_COLUMNS
 from demandmatch.distributions import quantiles_negbin, quantiles_negbin_mixed
 from demandmatch.evaluation import expected_pinball_negbin
 from demandmatch.forecast import (
@@ -43,7 +44,6 @@ from demandmatch.forecast import (
     split_rows,
     upcoming_features,
 )
-from demandmatch.schema import QUANTILE_COLUMNS
 
 
 def scored_world(seed: int, size: str, config) -> pd.DataFrame:

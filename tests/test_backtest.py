@@ -11,11 +11,11 @@ import pytest
 
 from demandmatch.backtest import rolling_origins, run_backtest, score
 from demandmatch.config import load_config
-from demandmatch.contract import load_tables
+from demandmatch.data import load_tables
+from demandmatch.data.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
 from demandmatch.demand import SCALES, LGBMNegBinDemand
 from demandmatch.distributions import quantiles_negbin
 from demandmatch.forecast import fit_demand
-from demandmatch.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
 from demandmatch.simulate import load_truth, simulate_world, write_world
 
 FAST = {"tracking": {"enabled": False}, "model": {"n_estimators": 30, "n_jobs": 1}}

@@ -12,7 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from demandmatch.schema import ALLOCATION_COLUMNS, FORECAST_COLUMNS, PLAN_COLUMNS, QUANTILE_COLUMNS
+from demandmatch.data.schema import (
+    ALLOCATION_COLUMNS,
+    FORECAST_COLUMNS,
+    PLAN_COLUMNS,
+    QUANTILE_COLUMNS,
+)
 
 EXE = [sys.executable, "-m", "demandmatch.cli"]
 

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 
 from demandmatch.config import DEFAULT_FESTIVALS
+from demandmatch.data.schema import empty_frame
+from demandmatch.data.tables import Tables
 from demandmatch.features import build_features, lineup_frame
-from demandmatch.schema import empty_frame
-from demandmatch.tables import Tables
 
 UTC = "UTC"
 

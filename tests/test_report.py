@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from demandmatch.data.schema import ALLOCATION_COLUMNS, FORECAST_COLUMNS, PLAN_COLUMNS
 from demandmatch.report import (
     FLAG_TEXT,
     explain_flag,
@@ -19,7 +20,6 @@ from demandmatch.report import (
     split_flags,
     stream_frame,
 )
-from demandmatch.schema import ALLOCATION_COLUMNS, FORECAST_COLUMNS, PLAN_COLUMNS
 
 EVIL = "<script>alert('x')</script> & Co"
 T0 = pd.Timestamp("2025-06-01 12:00", tz="UTC")

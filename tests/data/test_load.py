@@ -15,15 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from demandmatch.contract import (
+from demandmatch.data import (
     data_hash,
     load_table,
     load_tables,
     validate_references,
     write_table,
 )
-from demandmatch.schema import TABLES
-from demandmatch.tables import ContractError, Tables
+from demandmatch.data.schema import TABLES
+from demandmatch.data.tables import ContractError, Tables
 
 FILES = {
     "catalog": """\

@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .video_reach import projected_reach
+from demandmatch.video_reach import projected_reach
 
 
 class ContractError(ValueError):

@@ -1,16 +1,13 @@
 """The M5 benchmark's data adapter: loading the three tables, level-12 weights, the peers' long
 frame, and direct features that use nothing after their origin."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
-
-from m5_data import DirectFeatures, level12_weights, load_m5, long_frame  # noqa: E402
+from demandmatch.data.m5 import DirectFeatures, level12_weights, load_m5, long_frame
 
 N_DAYS = 440  # long enough for the 364-day features
 
