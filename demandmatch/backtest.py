@@ -36,6 +36,7 @@ from .evaluation import (
     pit_coverage_negbin,
     wape,
 )
+from .features import prepare_tables
 from .forecast import (
     DemandForecast,
     Progress,
@@ -165,10 +166,12 @@ def run_backtest(
     origin and as nowcasts `nowcast_hours` before each stream, and score all of them.
     `model_factory` makes a fresh model per origin (default: the configured one)."""
     timer = Timer()
+    with timer.stage("features", progress):
+        source = prepare_tables(tables)  # once for every origin
     scored, choices = [], []
     for origin in origins:
         model = model_factory() if model_factory is not None else None
-        fitted = fit_demand(tables, config, origin, model, timer=timer, progress=progress)
+        fitted = fit_demand(tables, config, origin, model, timer, progress, source)
         leads: list[tuple[str, float | None]] = [(PLAN_TIME, None)]
         leads += [(f"{h:g}h", float(h)) for h in nowcast_hours]
         for label, hours in leads:

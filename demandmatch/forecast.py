@@ -22,7 +22,7 @@ from .data.schema import FORECAST_COLUMNS, QUANTILE_COLUMNS, QUANTILE_LEVELS
 from .data.tables import Tables
 from .demand import DemandModel, make_model
 from .distributions import survival_from_quantiles
-from .features import build_features, lineup_frame
+from .features import FeatureTables, build_features, prepare_tables
 from .returns import return_rates
 
 Progress = Callable[[str], None]
@@ -66,9 +66,14 @@ class FittedDemand:
 
     as_of: pd.Timestamp
     model: DemandModel
-    lineup: pd.DataFrame  # every stream item with its stream, streamer and catalog columns
+    source: FeatureTables  # the tables the features were built from, prepared once
     past: pd.DataFrame  # the rows learned from (once each)
     n_train: int  # training rows (past rows x training leads)
+
+    @property
+    def lineup(self) -> pd.DataFrame:
+        """Every stream item with its stream, streamer and catalog columns."""
+        return self.source.lineup
 
 
 def to_utc(ts: pd.Timestamp | str, timezone: str) -> pd.Timestamp:
@@ -155,16 +160,22 @@ def fit_demand(
     model: DemandModel | None = None,
     timer: Timer | None = None,
     progress: Progress = quiet,
+    source: FeatureTables | None = None,
 ) -> FittedDemand:
+    """Fit the model (default: the configured one) on the stream items that ended by `as_of`
+    (default: `default_as_of`). `source`: `prepare_tables(tables)` when a caller fits several
+    times on the same tables (a backtest), so that it is prepared once."""
     timer = timer or Timer()
     as_of = default_as_of(tables) if as_of is None else to_utc(as_of, config.timezone)
+    if source is not None and source.tables is not tables:
+        raise ValueError("source must be prepared from the tables fitted on")
     with timer.stage("features", progress):
-        lineup = lineup_frame(tables)
-        past, _ = split_rows(lineup, as_of, 0)
+        source = prepare_tables(tables) if source is None else source
+        past, _ = split_rows(source.lineup, as_of, 0)
         if past.empty:
             raise ValueError(f"no stream ended with recorded sales by {as_of}: nothing to learn")
         train = training_rows(past, config.train_lead_hours)
-        X = build_features(train, None, tables, config.festivals, config.timezone, history=past)
+        X = build_features(train, None, source, config.festivals, config.timezone, history=past)
     model = make_demand_model(config) if model is None else model
     with timer.stage("demand model", progress):
         y = train["units_sold"].to_numpy(dtype=float)
@@ -172,7 +183,7 @@ def fit_demand(
             model.fit(X, y, censored=sold_out(train), time=train["start_time"].to_numpy())
         else:
             model.fit(X, y)
-    return FittedDemand(as_of, model, lineup, past, len(train))
+    return FittedDemand(as_of, model, source, past, len(train))
 
 
 def learns_censoring(model: DemandModel) -> bool:
@@ -192,14 +203,16 @@ def upcoming_features(
     lead_hours: float | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(upcoming rows with their cutoff, their feature rows): as of the fit's as-of time, or
-    each `lead_hours` before its stream starts, from the streams that ended by then."""
+    each `lead_hours` before its stream starts, from the streams that ended by then. Tables
+    other than the fit's are prepared again (their videos' reach fitted anew)."""
     if lead_hours is None:
         cutoff = pd.Series(fitted.as_of, index=upcoming.index)
     else:
         cutoff = upcoming["start_time"] - pd.Timedelta(hours=float(lead_hours))
     upcoming = upcoming.assign(cutoff=cutoff).reset_index(drop=True)
     known = fitted.lineup[fitted.lineup["end_time"] <= cutoff.max()]
-    X = build_features(upcoming, None, tables, config.festivals, config.timezone, history=known)
+    source = fitted.source if tables is fitted.source.tables else prepare_tables(tables)
+    X = build_features(upcoming, None, source, config.festivals, config.timezone, history=known)
     return upcoming, X
 
 

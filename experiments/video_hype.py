@@ -18,7 +18,7 @@ import pandas as pd
 from bench_demo import demo_world
 
 from demandmatch.config import load_config
-from demandmatch.features import build_features, lineup_frame
+from demandmatch.features import build_features, prepare_tables
 from demandmatch.forecast import training_rows
 
 LEADS = (72.0, 24.0, 6.0)
@@ -27,10 +27,11 @@ READINGS = ("video_views_vs_usual", "video_reach_vs_usual")
 
 def readings(seed: int, size: str, config) -> pd.DataFrame:
     tables, truth = demo_world(seed, size, config)
-    lineup = lineup_frame(tables)
+    source = prepare_tables(tables)
+    lineup = source.lineup
     past = lineup[lineup["units_sold"].notna()].drop_duplicates("stream_id")
     rows = training_rows(past, LEADS).reset_index(drop=True)
-    X = build_features(rows, None, tables, config.festivals, config.timezone, history=lineup)
+    X = build_features(rows, None, source, config.festivals, config.timezone, history=lineup)
     hype = truth.drop_duplicates("stream_id").set_index("stream_id")
     hidden = (hype["log_hype"] - hype["hype_center"]).reindex(X["stream_id"]).to_numpy()
     out = []

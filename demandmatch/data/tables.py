@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
-import numpy as np
 import pandas as pd
-
-from demandmatch.video_reach import projected_reach
 
 
 class ContractError(ValueError):
@@ -51,13 +47,6 @@ class Tables:
     streams: pd.DataFrame
     stream_items: pd.DataFrame
     video_traffic: pd.DataFrame
-
-    @cached_property
-    def video_log_reach(self) -> pd.Series:
-        """log(1 + projected final views) of each video_traffic row, each from that snapshot and
-        the video's earlier ones (`video_reach.projected_reach`): valid for any cutoff, so fitted
-        once per set of tables, not once per feature build."""
-        return np.log1p(projected_reach(self.video_traffic)["reach"])
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {

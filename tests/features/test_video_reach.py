@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from demandmatch.video_reach import TYPICAL_TAU_HOURS, projected_reach
+from demandmatch.features.video_reach import TYPICAL_TAU_HOURS, projected_reach
 
 T0 = pd.Timestamp("2026-03-01 00:00", tz="UTC")
 

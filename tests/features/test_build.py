@@ -6,7 +6,7 @@ import pandas as pd
 from demandmatch.config import DEFAULT_FESTIVALS
 from demandmatch.data.schema import empty_frame
 from demandmatch.data.tables import Tables
-from demandmatch.features import build_features, lineup_frame
+from demandmatch.features import build_features, prepare_tables
 
 UTC = "UTC"
 
@@ -78,9 +78,9 @@ def tiny_tables(video_extra: pd.DataFrame | None = None, late_units: float = 7.0
 
 
 def features(tables: Tables, cutoffs: dict[str, str]) -> pd.DataFrame:
-    lineup = lineup_frame(tables)
+    source = prepare_tables(tables)
     cut = pd.Series({k: ts(v) for k, v in cutoffs.items()})
-    return build_features(lineup, cut, tables, DEFAULT_FESTIVALS, "Asia/Shanghai")
+    return build_features(source.lineup, cut, source, DEFAULT_FESTIVALS, "Asia/Shanghai")
 
 
 CUTOFFS = {"s1": "2025-12-31 12:00", "s2": "2026-01-04 12:00", "s3": "2026-01-09 12:00"}
