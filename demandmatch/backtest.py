@@ -25,8 +25,6 @@ import pandas as pd
 from .config import Config
 from .data.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
 from .data.tables import Tables
-from .demand import DemandModel
-from .distributions import quantiles_negbin
 from .evaluation import (
     bias,
     coverage_negbin,
@@ -37,16 +35,11 @@ from .evaluation import (
     wape,
 )
 from .features import prepare_tables
-from .forecast import (
-    DemandForecast,
-    Progress,
-    Timer,
-    default_as_of,
-    fit_demand,
-    predict_demand,
-    quiet,
-    sold_out,
-)
+from .forecast.distributions import quantiles_negbin
+from .forecast.models.base import DemandEstimator
+from .forecast.rows import default_as_of, sold_out
+from .forecast.stages import DemandForecast, fit_demand, predict_demand
+from .timing import Progress, Timer, quiet
 
 LEVELS = np.array(QUANTILE_LEVELS)
 PIT_BAND = (0.1, 0.9)
@@ -160,7 +153,7 @@ def run_backtest(
     nowcast_hours: Sequence[float] = (72.0, 24.0, 6.0),
     truth: pd.DataFrame | None = None,
     progress: Progress = quiet,
-    model_factory: Callable[[], DemandModel] | None = None,
+    model_factory: Callable[[], DemandEstimator] | None = None,
 ) -> BacktestResult:
     """At each origin: fit on what ended by it, forecast the next `horizon_days` as of the
     origin and as nowcasts `nowcast_hours` before each stream, and score all of them.

@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from demandmatch.forecast.models.params import EmpiricalSettings, NegBinSettings
+
 
 class Festival(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -16,48 +18,21 @@ class Festival(BaseModel):
     day: int = Field(ge=1, le=31)
 
 
-# shares of n_estimators the held-out likelihood chooses the demand model's rounds from: where its
-# log-linear start already says what the data can tell, more rounds only learn noise
-ROUND_SHARES = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
-
-
-class ModelConfig(BaseModel):
-    """Demand model: its name in demandmatch.demand.MODELS and the LightGBM settings."""
-
+class ModelName(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    name: str = "lgbm_negbin"
-    n_estimators: int = Field(400, ge=1)
-    learning_rate: float = Field(0.05, gt=0)
-    num_leaves: int = Field(31, ge=2)
-    min_child_samples: int = Field(20, ge=1)
-    subsample: float = Field(0.8, gt=0, le=1)
-    colsample_bytree: float = Field(0.8, gt=0, le=1)
-    return_prior_strength: float = Field(20.0, ge=0)
-    n_jobs: int = 2
-    censoring: bool = True  # lgbm_negbin: sold-out rows are lower bounds on demand
-    holdout: float = Field(0.2, gt=0, lt=1)  # lgbm_negbin: latest share that fits the spread
-    # lgbm_negbin: prior spread (log scale) of the SKU, brand, streamer and stream random effects
-    # of the log-linear start; 0 leaves them out
-    effect_sd: float = Field(0.5, ge=0)
-    # lgbm_negbin: boosters of the mean, each on its own random rows and columns (seed, seed + 1,
-    # ...), averaged in log mean: one alone moves with its seed
-    bags: int = Field(1, ge=1)
-    # lgbm_negbin: the held-out model's rounds as a share of n_estimators, at a learning rate
-    # raised to match (it only measures the spread and the scale of the mean)
-    holdout_rounds: float = Field(0.25, gt=0, le=1)
-    # lgbm_negbin: share of the SKUs launched during the history whose first streams are held
-    # out too, judged as new SKUs (they teach a new SKU's spread, scale and dispersion)
-    launch_holdout: float = Field(1.0, ge=0, le=1)
-    # lgbm_negbin: the trees' rounds, as shares of n_estimators, that the held-out likelihood
-    # chooses from (one share: no choice)
-    round_shares: tuple[float, ...] = Field(ROUND_SHARES, min_length=1)
+    name: str = Field(
+        "lgbm_negbin", description="demand model: lgbm_negbin, lgbm_quantile or sku_empirical"
+    )
 
-    @field_validator("round_shares")
-    @classmethod
-    def _round_shares(cls, shares: tuple[float, ...]) -> tuple[float, ...]:
-        if not all(0 <= s <= 1 for s in shares):
-            raise ValueError(f"round shares must be in [0, 1]: {shares}")
-        return shares
+
+class ModelConfig(NegBinSettings, EmpiricalSettings, ModelName):
+    """The demand model: its name (demandmatch.forecast.models.MODELS) and the parameters of
+    every model, each defined once in demandmatch.forecast.models.params; a model reads the ones
+    it declares. Its seed is the config's `seed`."""
+
+    return_prior_strength: float = Field(
+        20.0, ge=0, description="pseudo-units pulling a SKU's return rate toward its category's"
+    )
 
 
 class ServiceLevels(BaseModel):

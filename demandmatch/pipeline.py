@@ -15,21 +15,17 @@ from .config import Config, ServiceLevels
 from .data import data_hash, load_tables
 from .data.schema import ALLOCATION_COLUMNS, FORECAST_COLUMNS, PLAN_COLUMNS
 from .data.tables import Tables
-from .forecast import (
+from .forecast.rows import default_as_of, split_rows, to_utc
+from .forecast.stages import (
     DemandForecast,
     FittedDemand,
-    Progress,
-    Timer,
-    default_as_of,
     fit_demand,
     forecast_demand,
     predict_demand,
-    quiet,
-    split_rows,
-    to_utc,
 )
 from .optimise import OptimiserSettings, PlanResult, plan_orders
 from .report import PROFIT_BEST, explain_flag, render_report, split_flags
+from .timing import Progress, Timer, quiet
 
 __all__ = [
     "DemandForecast",

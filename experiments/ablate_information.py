@@ -24,10 +24,10 @@ import sys
 import pandas as pd
 from bench_demo import demo_world, score_forecast
 
-from demandmatch import forecast as forecast_module
 from demandmatch.config import load_config
-from demandmatch.demand import OFFSET_COLUMNS
-from demandmatch.forecast import forecast_demand, make_demand_model
+from demandmatch.forecast import stages as forecast_module
+from demandmatch.forecast.models.params import OFFSET_COLUMNS
+from demandmatch.forecast.stages import forecast_demand, make_demand_model
 
 
 def revealing(build, truth: pd.DataFrame, names: list[str]):

@@ -31,14 +31,14 @@ from demandmatch.backtest import PIT_BAND, score, scored_rows
 from demandmatch.config import load_config
 from demandmatch.data import load_tables
 from demandmatch.data.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
-from demandmatch.demand import EmpiricalQuantileDemand
-from demandmatch.distributions import (
+from demandmatch.evaluation import expected_pinball_negbin, pit_coverage_expected
+from demandmatch.forecast.distributions import (
     quantiles_negbin,
     quantiles_negbin_mixed,
     survival_negbin,
     survival_negbin_mixed,
 )
-from demandmatch.evaluation import expected_pinball_negbin, pit_coverage_expected
+from demandmatch.forecast.models.empirical import EmpiricalQuantileDemand
 from demandmatch.outcomes import expected_outcomes
 from demandmatch.pipeline import DemandForecast, forecast_demand, optimiser_inputs, plan_stock
 from demandmatch.simulate import HYPE_SD, POP_SD, load_truth, simulate_world, write_world

@@ -28,9 +28,9 @@ from bench_demo import HYPE_SD, blind_mean, demo_world
 
 from demandmatch.backtest import PLAN_TIME, history_end, rolling_origins, run_backtest
 from demandmatch.config import load_config
-from demandmatch.demand import EmpiricalQuantileDemand
 from demandmatch.evaluation import bias
-from demandmatch.forecast import make_demand_model
+from demandmatch.forecast.models.empirical import EmpiricalQuantileDemand
+from demandmatch.forecast.stages import make_demand_model
 
 LEADS = ["origin", "72h", "24h", "6h"]
 

@@ -5,7 +5,7 @@ d_1 .. d_1941 and forecasts d_1942 .. d_1969 (M5's final 28 days). Each method r
 process (data loaded before the clock starts), so its fit+predict time and peak memory
 (ru_maxrss) are its own.
 
-- demandmatch: a model of demandmatch.demand (make_model(--model)), fitted as a direct
+- demandmatch: a demand model of the config (--model, --param), fitted as a direct
   forecaster: each (item, day) is an event forecast from an origin 1..28 days before it, with
   features known at that origin (demandmatch.data.m5).
 - mlforecast: LightGBM (library defaults) on lags 7/14/28, rolling means of lags 7 and 28,
@@ -25,18 +25,16 @@ clipped at 0. Symmetric intervals give q50 = the point forecast.
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from pathlib import Path
 
 import numpy as np
 
 from demandmatch.backtest import PIT_BAND
-from demandmatch.config import ModelConfig, load_config
+from demandmatch.config import ModelConfig
 from demandmatch.data.m5 import (
     M5,
     NO_THINNING,
@@ -46,50 +44,37 @@ from demandmatch.data.m5 import (
     long_frame,
 )
 from demandmatch.data.schema import QUANTILE_LEVELS
-from demandmatch.distributions import survival_from_quantiles
 from demandmatch.evaluation import pinball, pit_coverage, wape, weighted_rmsse
+from demandmatch.forecast.distributions import survival_from_quantiles
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "m5_foods3_tx3"
 TRAIN_END = 1941  # days d_1 .. d_1941 are observed
 HORIZON = 28
 LEVELS = np.asarray(QUANTILE_LEVELS)
 INTERVALS = (50, 80, 90)  # symmetric levels whose bounds are q25/q75, q10/q90, q05/q95
 ADI_CUT = 1.32
-# demandmatch settings tuned on the validation split (d_1914 .. d_1941), see --validate
+# demandmatch settings chosen on the validation split (d_1914 .. d_1941), see --validate
 DM_WINDOW = 728  # days of targets to learn from
 DM_STEP = 28  # days between training origins
 DM_PER_DAY = 0  # or: rows per target day at random days ahead
-# rows of items that sold under 0.5 a day over the 28 days to the origin (40% of the rows, 3.5%
-# of the units) kept at a quarter: 566k rows -> 393k, fit ~30% faster; over model seeds 0-2,
-# validation RMSSE 0.8517 against 0.8508 with every row (a tie: one seed moves it ~0.005), test
-# 0.9747 against 0.9789. Thinning under 1 a day to half: validation 0.8550
+# rows of slow items (under 0.5 units a day over the 28 days to the origin: 40% of the rows,
+# 3.5% of the units) kept at a quarter: a faster fit at the same accuracy
 DM_THIN = (0.5, 0.25)  # (units a day, share kept)
+# the config's model section for M5: daily series with no sold-out rows
 DM_PARAMS = {
-    # up to 150 rounds of 31 leaves; the held-out model (it measures the spread and the mean's
-    # scale, and chooses how many of the rounds to grow) grows them at the same step, until its
-    # likelihood passes the peak, so that its cut after a share of the rounds is the final
-    # model's: over model seeds 0-2 (before the slow items' rows were thinned) it
-    # chose 35-75% of them, validation RMSSE 0.8508 against 0.8518 with every round grown
-    # after a held-out model of a quarter of the rounds at 4x the step (test 0.9789 against
-    # 0.9846). Cut at 4x the step, the held-out model chose 20-35% and lost (seed 0: 0.8710)
     "n_estimators": 150,
     "learning_rate": 0.15,
     "num_leaves": 31,
+    # the held-out model grows at the final model's step, so its chosen cut is the final model's
     "holdout_rounds": 1.0,
     "min_child_samples": 50,
-    # half the columns per tree, and the trees grow faster: over model seeds 0-2, validation
-    # RMSSE 0.8518 against 0.8527 with 0.8 (test 0.9846 against 0.9892)
     "colsample_bytree": 0.5,
-    # no sold-out rows here and a dollar-weighted squared error: a near-Poisson working size
-    # weighs the busy items fully, and capped leaf steps keep a zero-mean row's huge
-    # Newton step (gradient y, Hessian ~mu) from throwing the log mean far out
+    # no sold-out rows and a dollar-weighted squared error: a near-Poisson working size weighs
+    # the busy items fully
     "working_size": 1000.0,
     "fitted_size": False,
+    # capped leaf steps keep a zero-mean row's huge Newton step from throwing its log mean out
     "max_delta_step": 0.7,
-    # no per-item random effect: an item's level drifts over the years of training targets,
-    # and its lags carry the current one; a static level learnt in-sample crowds them out
-    # (test RMSSE 1.0218 with it, 0.9871 without)
+    # no per-item random effect: an item's level drifts over the years, and its lags carry it
     "effect_sd": 0.0,
 }
 
@@ -138,24 +123,21 @@ def fit_demandmatch(
     step: int,
     per_day: int = 0,
     thin: tuple[float, float] = NO_THINNING,
+    seed: int = 0,
 ) -> dict:
-    from demandmatch.demand import MODELS
-    from demandmatch.forecast import learns_censoring, make_demand_model
+    from demandmatch.config import load_config
+    from demandmatch.forecast.stages import make_demand_model
 
-    if model not in MODELS:
-        raise SystemExit(f"unknown demand model '{model}'; choose from {sorted(MODELS)}")
-    accepted = inspect.signature(MODELS[model].__init__).parameters
-    overrides = {k: v for k, v in params.items() if k in accepted}
-    est = make_demand_model(load_config(None, {"model": {"name": model}}), **overrides)
+    config = load_config(None, {"model": {"name": model, **params}, "seed": seed})
+    est = make_demand_model(config)
     feats = DirectFeatures(m5)
-    seed = int(params.get("random_state", 0))  # the model's seed draws the thinned rows too
-    if per_day:
+    if per_day:  # the model's seed draws the thinned rows too
         i, o, h = feats.sampled_rows(window, per_day, thin=thin, seed=seed)
     else:
         i, o, h = feats.training_rows(window, step, thin=thin, seed=seed)
     X = feats.rows(i, o, h)
     y = feats.target(i, o, h)
-    fit_kw = {"time": o + h} if learns_censoring(est) else {}
+    fit_kw = {"time": o + h} if est.learns_censoring else {}
     est.fit(X, y, **fit_kw)
     n = m5.n_series
     origin = m5.sales.shape[1] - 1
@@ -164,13 +146,14 @@ def fit_demandmatch(
     Xt = feats.rows(ti, np.full(len(ti), origin), th)
     mean = est.predict_mean(Xt).reshape(n, HORIZON)
     q = est.predict_quantiles(Xt).reshape(n, HORIZON, len(LEVELS))
+    share = est.held_out_choices().get("model_round_share")
     return {
         "mean": mean,
         "quantiles": q,
         "quantile_source": f"{model} (own quantiles)",
-        "notes": f"{len(y):,} training rows, {X.shape[1]} columns, overrides {overrides}"
+        "notes": f"{len(y):,} training rows, {X.shape[1]} columns, model {params}"
         + (f", items under {thin[0]:g}/day kept at {thin[1]:.0%}" if thin[1] < 1 else "")
-        + (f", {est.round_share_:g} of the rounds grown" if hasattr(est, "round_share_") else ""),
+        + (f", {share:g} of the rounds grown" if share is not None else ""),
     }
 
 
@@ -266,7 +249,7 @@ def run_method(method: str, data: str, n_series: int | None, opts: dict) -> dict
     elif method in STATS_METHODS:
         import statsforecast  # noqa: F401
     else:
-        import demandmatch.demand  # noqa: F401
+        import demandmatch.forecast.models.registry  # noqa: F401
     loaded = _rss_mb()
     t0 = time.perf_counter()
     if method == "demandmatch":
@@ -278,6 +261,7 @@ def run_method(method: str, data: str, n_series: int | None, opts: dict) -> dict
             opts["step"],
             opts["per_day"],
             opts["thin"],
+            opts["seed"],
         )
     elif method == "mlforecast":
         out = fit_mlforecast(m5)
@@ -342,11 +326,18 @@ def print_table(rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(DEFAULT_DATA), help="the M5 subset folder")
+    ap.add_argument(
+        "--data",
+        default=os.environ.get("DEMANDMATCH_M5_DIR"),
+        help="the M5 subset folder (default: $DEMANDMATCH_M5_DIR)",
+    )
     ap.add_argument("--quick", action="store_true", help="100 series, a fast check")
     ap.add_argument("--series", type=int, default=None, help="a seeded sample of this many")
     ap.add_argument("--model", default=ModelConfig().name, help="demand model name")
-    ap.add_argument("--param", action="append", default=[], help="model param key=value")
+    ap.add_argument(
+        "--param", action="append", default=[], help="a setting of the config's model section"
+    )
+    ap.add_argument("--seed", type=int, default=0, help="the model's seed")
     ap.add_argument("--window", type=int, default=DM_WINDOW, help="days of training targets")
     ap.add_argument("--step", type=int, default=DM_STEP, help="days between training origins")
     ap.add_argument(
@@ -371,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         "--validate", action="store_true", help="score on d_1914..d_1941 (train to d_1913)"
     )
     args = ap.parse_args(argv)
+    if not args.data:
+        ap.error("give --data or set DEMANDMATCH_M5_DIR to the M5 subset folder")
     if args.repeat < 1:
         ap.error(f"--repeat must be at least 1: {args.repeat}")
     n_series = args.series or (100 if args.quick else None)
@@ -386,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         "step": args.step,
         "per_day": args.per_day,
         "thin": args.thin,
+        "seed": args.seed,
         "train_end": end,
     }
     m5 = load_m5(args.data, n_series)

@@ -20,9 +20,9 @@ import pandas as pd
 from bench_demo import demo_world
 
 from demandmatch.config import load_config
-from demandmatch.features import lineup_frame
-from demandmatch.forecast import default_as_of, split_rows
-from demandmatch.returns import return_rates
+from demandmatch.features.lineup import lineup_frame
+from demandmatch.forecast.returns import return_rates
+from demandmatch.forecast.rows import default_as_of, split_rows
 
 
 def category_rates(rows: pd.DataFrame, past: pd.DataFrame) -> np.ndarray:

@@ -35,15 +35,10 @@ from bench_demo import (
 
 from demandmatch.config import load_config
 from demandmatch.data.schema import QUANTILE_COLUMNS
-from demandmatch.distributions import quantiles_negbin, quantiles_negbin_mixed
 from demandmatch.evaluation import expected_pinball_negbin
-from demandmatch.forecast import (
-    fit_demand,
-    predict_demand,
-    sold_out,
-    split_rows,
-    upcoming_features,
-)
+from demandmatch.forecast.distributions import quantiles_negbin, quantiles_negbin_mixed
+from demandmatch.forecast.rows import sold_out, split_rows
+from demandmatch.forecast.stages import fit_demand, predict_demand, upcoming_features
 
 
 def scored_world(seed: int, size: str, config) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from bench_demo import demo_world
 
 from demandmatch.config import load_config
 from demandmatch.features import build_features, prepare_tables
-from demandmatch.forecast import training_rows
+from demandmatch.forecast.rows import training_rows
 
 LEADS = (72.0, 24.0, 6.0)
 READINGS = ("video_views_vs_usual", "video_reach_vs_usual")

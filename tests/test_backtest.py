@@ -13,9 +13,10 @@ from demandmatch.backtest import rolling_origins, run_backtest, score
 from demandmatch.config import load_config
 from demandmatch.data import load_tables
 from demandmatch.data.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
-from demandmatch.demand import SCALES, LGBMNegBinDemand
-from demandmatch.distributions import quantiles_negbin
-from demandmatch.forecast import fit_demand
+from demandmatch.forecast.calibration import SCALES
+from demandmatch.forecast.distributions import quantiles_negbin
+from demandmatch.forecast.models.negbin import LGBMNegBinDemand
+from demandmatch.forecast.stages import fit_demand
 from demandmatch.simulate import load_truth, simulate_world, write_world
 
 FAST = {"tracking": {"enabled": False}, "model": {"n_estimators": 30, "n_jobs": 1}}

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
 
 from bench_demo import LEVELS, blind, cold_blind, hype_blind, video_horizon  # noqa: E402
 
-from demandmatch.distributions import quantiles_negbin  # noqa: E402
+from demandmatch.forecast.distributions import quantiles_negbin  # noqa: E402
 
 
 def _rows() -> pd.DataFrame:

@@ -8,42 +8,21 @@ before each stream (what the planner would see then). `forecast_demand` is the t
 
 from __future__ import annotations
 
-import inspect
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from .config import Config
-from .data.schema import FORECAST_COLUMNS, QUANTILE_COLUMNS, QUANTILE_LEVELS
-from .data.tables import Tables
-from .demand import DemandModel, make_model
-from .distributions import survival_from_quantiles
-from .features import FeatureTables, build_features, prepare_tables
+from demandmatch.config import Config
+from demandmatch.data.schema import FORECAST_COLUMNS, QUANTILE_COLUMNS
+from demandmatch.data.tables import Tables
+from demandmatch.features import FeatureTables, build_features, prepare_tables
+from demandmatch.timing import Progress, Timer, quiet
+
+from .models.base import DemandEstimator
+from .models.registry import model_class
 from .returns import return_rates
-
-Progress = Callable[[str], None]
-
-
-def quiet(step: str) -> None:
-    return None
-
-
-@dataclass
-class Timer:
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def stage(self, name: str, progress: Progress) -> Iterator[None]:
-        progress(name)
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - t0, 3)
+from .rows import default_as_of, sold_out, split_rows, to_utc, training_rows
 
 
 @dataclass(frozen=True)
@@ -65,7 +44,7 @@ class FittedDemand:
     """A demand model fitted on everything that ended by `as_of`."""
 
     as_of: pd.Timestamp
-    model: DemandModel
+    model: DemandEstimator
     source: FeatureTables  # the tables the features were built from, prepared once
     past: pd.DataFrame  # the rows learned from (once each)
     n_train: int  # training rows (past rows x training leads)
@@ -76,88 +55,21 @@ class FittedDemand:
         return self.source.lineup
 
 
-def to_utc(ts: pd.Timestamp | str, timezone: str) -> pd.Timestamp:
-    ts = pd.Timestamp(ts)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize(timezone)
-    return ts.tz_convert("UTC")
-
-
-def default_as_of(tables: Tables) -> pd.Timestamp:
-    """The earliest start of a stream whose outcome columns are all blank."""
-    items = tables.stream_items
-    outcome = ["units_sold", "units_returned", "stock_allocated"]
-    blank = items[outcome].isna().all(axis=1).groupby(items["stream_id"]).all()
-    upcoming = tables.streams[tables.streams["stream_id"].map(blank).fillna(False).astype(bool)]
-    if upcoming.empty:
-        raise ValueError(
-            "every stream has outcomes, so there is nothing upcoming to plan; give --as-of"
-        )
-    return upcoming["start_time"].min()
-
-
-def split_rows(
-    lineup: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(past rows the model learns from, upcoming rows to forecast)."""
-    end = as_of + pd.Timedelta(days=horizon_days)
-    upcoming = lineup[(lineup["start_time"] >= as_of) & (lineup["start_time"] < end)]
-    past = lineup[lineup["units_sold"].notna() & (lineup["end_time"] <= as_of)]
-    return past, upcoming
-
-
-def training_rows(past: pd.DataFrame, leads_hours: Sequence[float]) -> pd.DataFrame:
-    """Each past row once per lead, with `cutoff` = start - lead."""
-    parts = [
-        past.assign(cutoff=past["start_time"] - pd.Timedelta(hours=float(h)))
-        for h in sorted(set(leads_hours))
-    ]
-    return pd.concat(parts, ignore_index=True)
-
-
-def sold_out(rows: pd.DataFrame) -> np.ndarray:
-    """Rows whose sales hit the stock they were given: demand was at least units_sold."""
-    stock = rows["stock_allocated"]
-    return (stock.notna() & (rows["units_sold"] >= stock)).to_numpy(dtype=bool)
-
-
-# the model config's settings that only lgbm_negbin takes, under the same names
-NEGBIN_SETTINGS = (
-    "censoring",
-    "holdout",
-    "effect_sd",
-    "bags",
-    "holdout_rounds",
-    "launch_holdout",
-    "round_shares",
-)
-
-
-def make_demand_model(config: Config, **overrides: object) -> DemandModel:
-    """The configured demand model (`overrides` replace its parameters)."""
-    m = config.model
-    lgbm: dict[str, object] = dict(
-        n_estimators=m.n_estimators,
-        learning_rate=m.learning_rate,
-        num_leaves=m.num_leaves,
-        min_child_samples=m.min_child_samples,
-        subsample=m.subsample,
-        colsample_bytree=m.colsample_bytree,
-        n_jobs=m.n_jobs,
-        random_state=config.seed,
-    )
-    params = {
-        "lgbm_negbin": dict(lgbm, **{k: getattr(m, k) for k in NEGBIN_SETTINGS}),
-        "lgbm_quantile": lgbm,
-    }.get(m.name, {})
-    return make_model(m.name, **{**params, **overrides})
+def make_demand_model(config: Config, **overrides: object) -> DemandEstimator:
+    """The configured demand model: the parameters its settings declare, read from the config's
+    model section, its seed from `seed` (`overrides` replace any of them)."""
+    cls = model_class(config.model.name)
+    params = {k: getattr(config.model, k) for k in cls.settings_model.model_fields}
+    if cls.uses_seed:
+        params["random_state"] = config.seed
+    return cls(**{**params, **overrides})
 
 
 def fit_demand(
     tables: Tables,
     config: Config,
     as_of: pd.Timestamp | None = None,
-    model: DemandModel | None = None,
+    model: DemandEstimator | None = None,
     timer: Timer | None = None,
     progress: Progress = quiet,
     source: FeatureTables | None = None,
@@ -179,20 +91,11 @@ def fit_demand(
     model = make_demand_model(config) if model is None else model
     with timer.stage("demand model", progress):
         y = train["units_sold"].to_numpy(dtype=float)
-        if learns_censoring(model):
+        if model.learns_censoring:
             model.fit(X, y, censored=sold_out(train), time=train["start_time"].to_numpy())
         else:
             model.fit(X, y)
     return FittedDemand(as_of, model, source, past, len(train))
-
-
-def learns_censoring(model: DemandModel) -> bool:
-    """Whether the model's fit takes `censored=` and `time=`: its `learns_censoring` says so,
-    else fit's signature (which a wrapper around fit can hide)."""
-    flag = getattr(model, "learns_censoring", None)
-    if flag is not None:
-        return bool(flag)
-    return "censored" in inspect.signature(model.fit).parameters
 
 
 def upcoming_features(
@@ -238,11 +141,7 @@ def predict_demand(
     with timer.stage("features", progress):
         upcoming, X = upcoming_features(fitted, tables, config, upcoming, lead_hours)
     with timer.stage("demand model", progress):
-        if hasattr(model, "predict_forecast"):  # all three from one pass over the rows
-            mean, q, survival = model.predict_forecast(X)
-        else:
-            q, mean = model.predict_quantiles(X), model.predict_mean(X)
-            survival = survival_from_quantiles(np.array(QUANTILE_LEVELS), q)
+        mean, q, survival = model.predict_forecast(X)
         rr = return_rates(upcoming, fitted.past, config.model.return_prior_strength)
     upcoming["cold_sku"] = X["cold_sku"].to_numpy(dtype=bool)
     upcoming["cold_streamer"] = X["cold_streamer"].to_numpy(dtype=bool)
@@ -257,7 +156,7 @@ def predict_demand(
             "cold_start": upcoming["cold_sku"] | upcoming["cold_streamer"],
         }
     )[list(FORECAST_COLUMNS)]
-    choices = model.held_out_choices() if hasattr(model, "held_out_choices") else {}
+    choices = model.held_out_choices()
     return DemandForecast(
         as_of, horizon_days, upcoming, forecasts, survival, fitted.n_train, choices
     )
@@ -268,7 +167,7 @@ def forecast_demand(
     config: Config,
     as_of: pd.Timestamp | None = None,
     horizon_days: int | None = None,
-    model: DemandModel | None = None,
+    model: DemandEstimator | None = None,
     timer: Timer | None = None,
     progress: Progress = quiet,
     lead_hours: float | None = None,

@@ -1,95 +1,14 @@
-"""Censored negative binomial likelihood, dispersion and the NB demand model: known answers."""
-
-import functools
+"""The NB demand model end to end on worlds with known answers: censoring, calibration, the
+start's effects, random effects, bags, new SKUs' spread, launches and the choice of rounds."""
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import optimize, stats
 
-from demandmatch import negbin
-from demandmatch.demand import LGBMNegBinDemand
-from demandmatch.distributions import negbin_params, quantiles_negbin_mixed
-
-
-def nll(f, y, r, censored):
-    return -negbin.loglik(y, np.exp(f), r, censored)
-
-
-@pytest.mark.parametrize("censored", [False, True])
-def test_gradient_and_hessian_match_finite_differences(censored):
-    y = np.array([0.0, 1.0, 3.0, 7.0, 20.0, 55.0])
-    f = np.log(np.array([0.5, 2.0, 3.0, 9.0, 15.0, 40.0]))
-    r = np.array([0.7, 1.0, 2.5, 3.0, 8.0, 30.0])
-    c = np.full(len(y), censored)
-    g, h = negbin.grad_hess(f, y, r, c)
-    e = 1e-5
-    g_num = (nll(f + e, y, r, c) - nll(f - e, y, r, c)) / (2 * e)
-    h_num = (nll(f + e, y, r, c) - 2 * nll(f, y, r, c) + nll(f - e, y, r, c)) / e**2
-    if censored:  # P(D >= 0) = 1 carries no information
-        assert g[0] == 0.0
-    np.testing.assert_allclose(g, g_num, rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(h, np.maximum(h_num, 1e-6), rtol=1e-3, atol=1e-5)
-
-
-def test_censored_row_pushes_the_mean_up_and_uncensored_pulls_toward_y():
-    f = np.log(np.array([10.0, 10.0]))
-    g, _ = negbin.grad_hess(f, np.array([10.0, 10.0]), np.array([3.0, 3.0]), np.array([0, 1], bool))
-    assert g[0] == pytest.approx(0.0, abs=1e-12)  # mean = y: at the optimum
-    assert g[1] < 0  # "at least 10" at mean 10: raise the mean
-
-
-def test_impute_mean_equals_the_truncated_expectation():
-    mu, r = np.array([4.0, 12.0, 30.0]), np.array([2.0, 5.0, 1.5])
-    s = np.array([3.0, 15.0, 1.0])
-    n, p = negbin_params(mu, r)
-    d = np.arange(0, 5000)
-    for i in range(3):
-        pmf = stats.nbinom.pmf(d, n[i], p[i])
-        keep = d >= s[i]
-        expected = (d[keep] * pmf[keep]).sum() / pmf[keep].sum()
-        assert negbin.impute_mean(s[i : i + 1], mu[i : i + 1], r[i : i + 1])[0] == pytest.approx(
-            expected, rel=1e-9
-        )
-
-
-def test_mixed_impute_mean_is_the_truncated_expectation_over_the_lognormal_level():
-    # dense integral over the level: z on a fine grid, E[D | D >= s] of the NB mixed over
-    # mu = mean exp(sd z - sd^2 / 2); sd 0 is the plain NB's
-    mean, r = np.array([5.0, 20.0, 3.0]), np.array([3.0, 8.0, 1.0])
-    s, sd = np.array([9.0, 15.0, 4.0]), np.array([0.8, 0.5, 0.0])
-    d = np.arange(0, 4000)
-    z = np.linspace(-6.0, 6.0, 481)
-    phi = stats.norm.pdf(z)
-    got = negbin.impute_mean_mixed(s, mean, r, sd)
-    for i in range(3):
-        mu = mean[i] * np.exp(sd[i] * z - 0.5 * sd[i] ** 2)
-        n, p = negbin_params(mu[:, None], r[i])
-        pmf = stats.nbinom.pmf(d[None, :], n, p) * phi[:, None]
-        keep = d >= s[i]
-        expected = (pmf[:, keep] * d[keep]).sum() / pmf[:, keep].sum()
-        assert got[i] == pytest.approx(expected, rel=1e-4)
-    plain = negbin.impute_mean(s, mean, r)
-    assert got[2] == pytest.approx(plain[2], rel=1e-12)
-    assert got[0] > 1.3 * plain[0]  # a sell-out points to a high level: the tail sits higher
-
-
-@pytest.mark.parametrize("censor", [False, True])
-def test_dispersion_recovers_the_true_size_per_group(censor):
-    rng = np.random.default_rng(0)
-    n = 20000
-    group = rng.integers(0, 2, n)
-    size = np.where(group == 0, 2.0, 8.0)
-    mu = rng.uniform(3, 30, n)
-    n_, p_ = negbin_params(mu, size)
-    d = rng.negative_binomial(n_, p_).astype(float)
-    stock = np.where(censor, np.round(mu * 1.2), np.inf)
-    y = np.minimum(d, stock)
-    censored = d >= stock
-    design = np.column_stack([np.ones(n), group == 1]).astype(float)
-    fitted = negbin.Dispersion(ridge=0.0).fit(design, y, mu, censored)
-    got = fitted.size(np.array([[1.0, 0.0], [1.0, 1.0]]))
-    np.testing.assert_allclose(got, [2.0, 8.0], rtol=0.1)
+from demandmatch.forecast.distributions import negbin_params, quantiles_negbin_mixed
+from demandmatch.forecast.models.negbin import LGBMNegBinDemand
+from demandmatch.forecast.negbin import likelihood
+from demandmatch.forecast.negbin.boosting import Boosting
 
 
 def _censored_world(n: int, seed: int):
@@ -135,35 +54,6 @@ def test_negbin_model_quantiles_are_monotone_and_calibrated():
         np.testing.assert_array_equal(a, b)
 
 
-def test_censored_gradient_stays_finite_far_in_the_tail():
-    # sold out at 400 units when the model says 0.007: both P(D = 399) and P(D >= 400)
-    # underflow, and the gradient must still push the mean up, not turn into NaN
-    f = np.array([-5.0, -5.0, 2.0])
-    y = np.array([400.0, 5000.0, 900.0])
-    r = np.array([30.0, 500.0, 500.0])
-    grad, hess = negbin.grad_hess(f, y, r, np.ones(3, bool))
-    assert np.isfinite(grad).all() and np.isfinite(hess).all()
-    assert (grad < 0).all() and (hess > 0).all()
-
-
-def test_log_linear_start_recovers_a_rare_effect_under_censoring():
-    # 4% of rows carry a x2.5 lift (a festival) and sell out far more often than the rest
-    rng = np.random.default_rng(3)
-    n, r = 40000, 3.0
-    x = (rng.random(n) < 0.04).astype(float)
-    mu = np.exp(2.0 + 0.9 * x)
-    demand = rng.negative_binomial(r, r / (r + mu)).astype(float)
-    stock = np.round(np.exp(2.0) * 1.5)
-    sold, censored = np.minimum(demand, stock), demand >= stock
-    design = np.column_stack([np.ones(n), x])
-    theta = negbin.fit_log_linear(design, sold, np.full(n, r), censored)
-    assert theta == pytest.approx([2.0, 0.9], abs=0.06)
-    naive = negbin.fit_log_linear(design, sold, np.full(n, r), np.zeros(n, bool))
-    assert naive[1] < 0.6  # without the sell-outs as lower bounds the lift is lost
-    one = negbin.fit_log_linear(design[:, :1], sold, np.full(n, r), censored)
-    assert one == pytest.approx([np.log(sold.mean())])
-
-
 def test_fitted_size_learns_the_mean_of_heavily_censored_wide_demand():
     # demand far wider (size 1) than the working size 3, 60% of rows stocked at 12 units against
     # a mean of ~26: how far above a sell-out the mean lies depends on the assumed spread
@@ -201,40 +91,11 @@ def test_log_offset_recovers_a_log_linear_effect_and_flags_blank_history():
     assert m.offset_terms_.specs_ == ["log1p:x"]
     slope = m.offset_theta_[1] / m.offset_terms_.spread_[0]
     assert slope == pytest.approx(0.8, abs=0.05)
-    design = m._offset_design(X)
+    design = m.offset_terms_.design(X)
     assert design.shape[1] == 3  # intercept, standardised log1p(x), blank flag
     fitted = design @ m.offset_theta_
     assert fitted[blank].mean() == pytest.approx(2.5, abs=0.05)
     assert fitted[~blank] == pytest.approx(1.0 + 0.8 * np.log1p(x[~blank]), abs=0.1)
-
-
-def _one_hot(codes: np.ndarray, n_levels: int):
-    from scipy import sparse
-
-    return sparse.csr_matrix(
-        (np.ones(len(codes)), (np.arange(len(codes)), codes)), (len(codes), n_levels)
-    )
-
-
-def test_random_effects_recover_group_levels_and_shrink_the_thinly_seen():
-    rng = np.random.default_rng(7)
-    k, r = 30, 5.0
-    true = rng.normal(0.0, 0.5, k)
-    counts = np.r_[np.full(k - 1, 300), 1]  # the last group is seen once
-    g = np.repeat(np.arange(k), counts)
-    mu = np.exp(1.5 + true[g])
-    y = rng.negative_binomial(r, r / (r + mu)).astype(float)
-    y[-1] = 60.0  # its one outcome is far above the rest: exp(1.5) x 13
-    stock = np.quantile(y, 0.8)
-    sold, censored = np.minimum(y, stock), y >= stock
-    design = np.ones((len(y), 1))
-    theta = negbin.fit_log_linear(design, sold, np.full(len(y), r), censored, _one_hot(g, k), 4.0)
-    est = theta[1:] + theta[0] - 1.5
-    assert np.abs(est[:-1] - true[:-1]).max() < 0.15  # 300 rows each: close to the truth
-    assert theta[-1] < 0.5 * np.log(60.0 / np.exp(1.5))  # one row: pulled well toward 0
-    # a prior with no room leaves only the shared level
-    flat = negbin.fit_log_linear(design, sold, np.full(len(y), r), censored, _one_hot(g, k), 1e9)
-    assert np.abs(flat[1:]).max() < 1e-3
 
 
 def test_stream_effect_keeps_a_sku_level_apart_from_the_hype_of_its_streams():
@@ -277,50 +138,6 @@ def test_stream_effect_keeps_a_sku_level_apart_from_the_hype_of_its_streams():
     assert off.effect_levels_ == {} and len(off.offset_theta_) == 1
 
 
-def test_log_linear_fit_is_stationary_with_random_effects_and_censoring():
-    # the penalised censored likelihood's gradient vanishes at the fit: Newton steps converged
-    rng = np.random.default_rng(2)
-    n, k, r = 5000, 200, 3.0
-    x = rng.normal(size=n)
-    g = rng.integers(0, k, n)
-    mu = np.exp(1.0 + 0.4 * x + rng.normal(0, 0.5, k)[g])
-    y = rng.negative_binomial(r, r / (r + mu)).astype(float)
-    stock = rng.integers(1, 20, n)
-    sold, censored = np.minimum(y, stock), y >= stock
-    design = np.column_stack([np.ones(n), x])
-    effects = _one_hot(g, k)
-    theta = negbin.fit_log_linear(design, sold, np.full(n, r), censored, effects, 4.0)
-    grad, _ = negbin.grad_hess(
-        design @ theta[:2] + effects @ theta[2:], sold, np.full(n, r), censored
-    )
-    pen = np.r_[0.0, 0.0, np.full(k, 4.0)]
-    total = np.r_[design.T @ grad, effects.T @ grad] + pen * theta
-    assert np.abs(total).max() < 1e-4
-    assert theta[1] == pytest.approx(0.4, abs=0.05)
-    # started near the solution (as the final start is, from the held-out one's) or far from
-    # it, the solver lands on the same optimum
-    for start in (theta + rng.normal(0, 0.3, len(theta)), np.zeros(len(theta))):
-        again = negbin.fit_log_linear(
-            design, sold, np.full(n, r), censored, effects, 4.0, start=start
-        )
-        np.testing.assert_allclose(again, theta, atol=1e-6)
-        kept = negbin.fit_log_linear(
-            design, sold, np.full(n, r), censored, effects, 4.0, max_iter=0, start=start
-        )
-        np.testing.assert_array_equal(kept, start)  # no step taken: the start itself
-
-
-def test_a_start_moves_to_new_levels_by_name():
-    from demandmatch.demand import _moved_to
-
-    theta = np.array([1.0, 2.0, 10.0, 11.0, 20.0])  # two design terms, SKUs a b, stream s
-    levels = {"sku": pd.Index(["a", "b"]), "stream": pd.Index(["s"])}
-    new = {"sku": pd.Index(["b", "c", "a"]), "stream": pd.Index(["t", "s"])}
-    np.testing.assert_array_equal(
-        _moved_to(theta, levels, 2, new), [1.0, 2.0, 11.0, 0.0, 10.0, 0.0, 20.0]
-    )
-
-
 def test_bagged_boosters_move_less_with_the_seed_than_one():
     rng = np.random.default_rng(4)
     n = 3000
@@ -347,20 +164,20 @@ def test_held_out_model_in_fewer_longer_steps_still_measures_the_spread(monkeypa
     mu = np.exp(1.5 + 0.6 * X["a"] - 0.4 * X["b"])
     y = rng.negative_binomial(3.0, 3.0 / (3.0 + mu)).astype(float)
     grown = []
-    trees = LGBMNegBinDemand._trees
+    grow = Boosting.grow
 
     def spy(self, *args, **kw):
-        models = trees(self, *args, **kw)
+        models = grow(self, *args, **kw)
         grown.append([(m.num_trees(), m.params["learning_rate"]) for m in models])
         return models
 
-    monkeypatch.setattr(LGBMNegBinDemand, "_trees", spy)
+    monkeypatch.setattr(Boosting, "grow", spy)
     kw = dict(n_estimators=80, learning_rate=0.05, num_leaves=7, n_jobs=1, offset=())
     m = LGBMNegBinDemand(holdout_rounds=0.25, **kw).fit(X, y, time=np.arange(n))
     held_out, final = grown
     assert held_out == [(20, pytest.approx(0.2))]  # a quarter of the rounds, 4x the step
     assert final == [(80, pytest.approx(0.05))]
-    size = m.dispersion_.size(m._design(X))
+    size = m.predict_distribution(X)[1]
     assert size.mean() == pytest.approx(3.0, rel=0.25)
 
 
@@ -371,57 +188,25 @@ def test_the_rows_are_binned_once_for_the_held_out_model_and_every_bag(monkeypat
     mu = np.exp(1.0 + 0.5 * X["a"])
     y = rng.negative_binomial(4.0, 4.0 / (4.0 + mu)).astype(float)
     built, trained = [], []
-    dataset, trees = LGBMNegBinDemand._dataset, LGBMNegBinDemand._trees
+    dataset, grow = Boosting.dataset, Boosting.grow
 
-    @functools.wraps(dataset)
-    def count(self, *args, **kw):
-        built.append(len(args[0]))
-        return dataset(self, *args, **kw)
+    def count(self, X, y):
+        built.append(len(X))
+        return dataset(self, X, y)
 
-    @functools.wraps(trees)
     def spy(self, *args, **kw):
-        out = trees(self, *args, **kw)
+        out = grow(self, *args, **kw)
         trained.append([m.num_trees() for m in out])
         return out
 
-    monkeypatch.setattr(LGBMNegBinDemand, "_dataset", count)
-    monkeypatch.setattr(LGBMNegBinDemand, "_trees", spy)
+    monkeypatch.setattr(Boosting, "dataset", count)
+    monkeypatch.setattr(Boosting, "grow", spy)
     kw = dict(n_estimators=40, num_leaves=7, n_jobs=1, offset=(), bags=2, round_shares=(1,))
     m = LGBMNegBinDemand(**kw).fit(X, y, time=np.arange(n))
     assert built == [n]  # the held-out model's rows are a subset of the same bins
     assert trained == [[10, 10], [40, 40]]  # held-out and final model, two bags each
     assert np.isfinite(m.predict_mean(X)).all()
     assert m.scale_ == pytest.approx(1.0, abs=0.15)
-
-
-def test_mixed_likelihood_integrates_the_level_and_the_dispersion_fit_sees_through_it():
-    # sd 0 is the plain NB; sd > 0 matches a dense integral over the lognormal level
-    y, mean, r = np.array([0.0, 4.0, 30.0]), np.array([2.0, 5.0, 9.0]), np.array([3.0, 3.0, 3.0])
-    cens = np.array([False, False, True])
-    np.testing.assert_allclose(
-        negbin.loglik_mixed(y, mean, r, cens, np.zeros(3)), negbin.loglik(y, mean, r, cens)
-    )
-    z = np.linspace(-8.0, 8.0, 4001)
-    dens = stats.norm.pdf(z) / np.trapezoid(stats.norm.pdf(z), z)
-    for i in range(3):
-        mu = mean[i] * np.exp(0.6 * z - 0.18)
-        lik = np.exp(negbin.loglik(np.full(len(z), y[i]), mu, r[i], np.full(len(z), cens[i])))
-        expect = np.log(np.trapezoid(lik * dens, z))
-        assert negbin.loglik_mixed(
-            y[i : i + 1], mean[i : i + 1], r[i : i + 1], cens[i : i + 1], np.array([0.6])
-        )[0] == pytest.approx(expect, abs=1e-6)
-    # demand NB(size 4) around levels that are lognormal (sd 0.5): told the spread, the fit
-    # finds the NB's own size; blind to it, a smaller size absorbs the level's spread
-    rng = np.random.default_rng(11)
-    n = 20000
-    m = np.exp(rng.normal(1.5, 0.3, n))
-    level = m * np.exp(0.5 * rng.normal(size=n) - 0.125)
-    d = rng.negative_binomial(4.0, 4.0 / (4.0 + level)).astype(float)
-    one = np.ones((n, 1))
-    told = negbin.Dispersion().fit(one, d, m, np.zeros(n, bool), np.full(n, 0.5))
-    blind = negbin.Dispersion().fit(one, d, m, np.zeros(n, bool))
-    assert told.size(one[:1])[0] == pytest.approx(4.0, rel=0.1)
-    assert blind.size(one[:1])[0] < 0.6 * 4.0
 
 
 def test_a_new_sku_or_brand_spreads_the_forecast_over_its_unknown_level():
@@ -511,28 +296,6 @@ def test_first_streams_of_launched_skus_teach_a_new_level_when_late_rows_have_no
     assert (blind.spread_factor_, blind.new_sku_scale_) == (1.0, 1.0)
 
 
-def test_the_mean_scale_imputes_sold_out_rows_at_the_rescaled_mean():
-    # held-out demand is 1.3 x what the model says, and most big rows sold out: imputing their
-    # demand at the model's own (low) mean finds too small a scale; solved where the imputed
-    # demand agrees with the rescaled mean, the scale is the true 1.3 and the size the true 3
-    rng = np.random.default_rng(15)
-    n = 40000
-    f = rng.normal(2.0, 0.8, n)
-    mu = 1.3 * np.exp(f)
-    d = rng.negative_binomial(3.0, 3.0 / (3.0 + mu)).astype(float)
-    stock = np.floor(np.exp(f) * rng.uniform(0.6, 1.5, n))
-    cens = d >= stock
-    y = np.where(cens, stock, d)
-    assert cens.mean() > 0.4
-    one, none = np.ones((n, 1)), np.zeros(n)
-    m = LGBMNegBinDemand()
-    _, step, _, _ = m._held_out_spread(f, none, none > 0, False, one, y, cens)
-    _, scale, _, disp = m._held_out_spread(f, none, none > 0, False, one, y, cens, solve=True)
-    assert step < 1.15
-    assert scale == pytest.approx(1.3, rel=0.02)
-    assert disp.size(one[:1])[0] == pytest.approx(3.0, rel=0.05)
-
-
 def test_sold_out_first_streams_set_a_new_skus_mean_as_the_uncensored_ones_do(monkeypatch):
     # launches stocked at the 60th percentile of first-stream demand sell out 46% of the time,
     # the popular ones most: their imputed demand must integrate the new level's spread, or the
@@ -552,7 +315,7 @@ def test_sold_out_first_streams_set_a_new_skus_mean_as_the_uncensored_ones_do(mo
 
     full, mixed = new_mean_factor(False), new_mean_factor(True)
     monkeypatch.setattr(
-        negbin, "impute_mean_mixed", lambda s, mu, r, sd: negbin.impute_mean(s, mu, r)
+        likelihood, "impute_mean_mixed", lambda s, mu, r, sd: likelihood.impute_mean(s, mu, r)
     )
     plain = new_mean_factor(True)
     assert abs(np.log(mixed / full)) < 0.1
@@ -564,15 +327,15 @@ def test_the_held_out_likelihood_chooses_few_rounds_where_the_start_says_it_all(
     # noise, so few rounds are grown (none predicts the start alone), and the held-out model
     # stops growing soon after its likelihood peaks; where the signal is a wave in a column the
     # start does not have, most of the rounds are
-    held_out, trees = [], LGBMNegBinDemand._trees
+    held_out, grow = [], Boosting.grow
 
-    def spy(self, *args, **kw):
-        models = trees(self, *args, **kw)
-        if len(args) > 7:  # the held-out model: the one with a round choice after each round
+    def spy(self, *args, after=None, **kw):
+        models = grow(self, *args, after=after, **kw)
+        if after is not None:  # the held-out model: the one with a round choice after each round
             held_out.append(models[0].num_trees() if models else 0)
         return models
 
-    monkeypatch.setattr(LGBMNegBinDemand, "_trees", spy)
+    monkeypatch.setattr(Boosting, "grow", spy)
     rng = np.random.default_rng(3)
     n = 6000
     X = pd.DataFrame(rng.normal(size=(n, 6)), columns=["x", *"abcde"])
@@ -594,49 +357,3 @@ def test_the_held_out_likelihood_chooses_few_rounds_where_the_start_says_it_all(
     assert m.round_share_ >= 0.5
     assert held_out[-1] >= 0.5 * 50  # the peak is passed late or never
     assert np.corrcoef(np.log(m.predict_mean(X)), wave)[0, 1] > 0.9
-
-
-def test_round_shares_outside_zero_to_one_are_refused():
-    from demandmatch.config import load_config
-
-    with pytest.raises(ValueError, match="round shares must be in"):
-        load_config(None, {"model": {"round_shares": [0.5, 1.5]}})
-    with pytest.raises(ValueError, match="round_shares"):
-        LGBMNegBinDemand(round_shares=())
-
-
-def test_dispersion_newton_reaches_the_penalised_likelihood_optimum():
-    # censored and mixed rows (numerical derivatives) next to plain ones (closed form), three
-    # groups under a ridge: the fit must land where an independent optimiser of the same
-    # objective does
-    rng = np.random.default_rng(21)
-    n = 3000
-    group = rng.integers(0, 3, n)
-    design = np.column_stack([np.ones(n), group == 1, group == 2]).astype(float)
-    mu = rng.uniform(2, 25, n)
-    sd = np.where(rng.random(n) < 0.2, 0.6, 0.0)
-    n_, p_ = negbin_params(mu * np.exp(sd * rng.normal(size=n) - 0.5 * sd**2), 3.0 * (1 + group))
-    d = rng.negative_binomial(n_, p_).astype(float)
-    stock = np.round(mu * rng.uniform(0.8, 2.0, n))
-    y, cens = np.minimum(d, stock), d >= stock
-    ridge = 5.0
-    fitted = negbin.Dispersion(ridge=ridge).fit(design, y, mu, cens, sd)
-
-    def objective(theta):
-        r = np.exp(np.clip(design @ theta, np.log(0.05), np.log(500.0)))
-        ll = negbin.loglik_mixed(y, mu, r, cens, sd).sum()
-        return (-ll + 0.5 * ridge * np.sum(theta[1:] ** 2)) / n
-
-    ref = optimize.minimize(
-        objective, np.zeros(3), method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-13}
-    )
-    assert fitted.converged_
-    np.testing.assert_allclose(fitted.theta_, ref.x, atol=1e-5)
-    assert objective(fitted.theta_) <= ref.fun + 1e-12
-
-
-def test_trigamma_matches_scipy_from_tiny_to_huge_arguments():
-    from scipy import special
-
-    x = np.r_[np.geomspace(1e-3, 1e7, 5000), np.arange(1, 700) + 0.5]
-    np.testing.assert_allclose(negbin.trigamma(x), special.polygamma(1, x), rtol=1e-9)

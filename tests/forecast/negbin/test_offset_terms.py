@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from demandmatch.demand import LGBMNegBinDemand
-from demandmatch.offset_terms import OffsetTerms, parse
+from demandmatch.forecast.models.negbin import LGBMNegBinDemand
+from demandmatch.forecast.negbin.offset_terms import OffsetTerms, parse
 
 
 def test_specs_parse_into_transform_column_and_group():

@@ -1,15 +1,6 @@
 import numpy as np
 from scipy import stats
 
-from demandmatch.distributions import (
-    quantile_grid,
-    quantiles_negbin,
-    quantiles_negbin_mixed,
-    survival_from_grid,
-    survival_from_quantiles,
-    survival_negbin,
-    survival_negbin_mixed,
-)
 from demandmatch.evaluation import (
     bias,
     coverage_negbin,
@@ -18,6 +9,15 @@ from demandmatch.evaluation import (
     pit_coverage,
     pit_coverage_negbin,
     wape,
+)
+from demandmatch.forecast.distributions import (
+    quantile_grid,
+    quantiles_negbin,
+    quantiles_negbin_mixed,
+    survival_from_grid,
+    survival_from_quantiles,
+    survival_negbin,
+    survival_negbin_mixed,
 )
 
 LEVELS = np.array([0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95])
@@ -153,7 +153,7 @@ def test_lognormal_mixture_matches_a_dense_integral_and_keeps_the_mean():
 
 
 def test_negbin_cdf_by_its_pmf_ratio_matches_scipy_where_it_is_hard():
-    from demandmatch.distributions import _negbin_cdf
+    from demandmatch.forecast.distributions import _negbin_cdf
 
     # tiny and huge sizes, means from near 0 to the thousands, and a mean of exactly 0 (p = 1)
     for mean, size in [(0.01, 0.05), (5.0, 0.05), (2000.0, 0.3), (800.0, 500.0), (3.0, 1e4)]:
