@@ -64,7 +64,7 @@ def forecast(
 ) -> None:
     """Forecast demand for upcoming streams and plan orders and per-stream stock."""
     from .config import load_config
-    from .pipeline import run_forecast
+    from .runs import run_forecast
 
     cfg = load_config(config, {"tracking": {"enabled": False}} if no_tracking else None)
     with _user_errors(), console.status("starting") as status:
@@ -102,8 +102,8 @@ def backtest(
 ) -> None:
     """Score the demand model on past streams: refit at rolling origins, forecast the next
     days as of each origin and 72/24/6 h before each stream, per warm and cold-start items."""
-    from .backtest import backtest_job, find_truth
     from .config import load_config
+    from .runs import backtest_job, find_truth
 
     cfg = load_config(config, {"tracking": {"enabled": False}} if no_tracking else None)
     truth = truth or find_truth(data)

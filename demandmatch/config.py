@@ -40,9 +40,11 @@ class ServiceLevels(BaseModel):
     entry (by sku_id), else its category's, else the default; null = none."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    default: float | None = Field(None, ge=0, le=1)
-    categories: dict[str, float] = {}
-    skus: dict[str, float] = {}
+    default: float | None = Field(
+        None, ge=0, le=1, description="fill rate of every SKU (null: none)"
+    )
+    categories: dict[str, float] = Field({}, description="fill rate by category, e.g. {fresh: 0.9}")
+    skus: dict[str, float] = Field({}, description="fill rate by sku_id, e.g. {M01-0001: 0.95}")
 
     @field_validator("categories", "skus")
     @classmethod
@@ -54,20 +56,32 @@ class ServiceLevels(BaseModel):
 
 
 class OptimiserConfig(BaseModel):
+    """The purchase optimiser (demandmatch.optimise)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
-    solver: str = "SCIP"
-    time_limit_s: float = Field(60.0, gt=0)
-    mip_gap: float = Field(1e-6, ge=0)
-    max_breakpoints: int = Field(64, ge=2)
-    mip_max_skus: int = Field(400, ge=0)  # larger merchants keep the Lagrangian plan
-    service_levels: ServiceLevels = ServiceLevels()
+    solver: str = Field(
+        "SCIP", description="MIP solver for merchants the Lagrangian plan leaves a gap on"
+    )
+    time_limit_s: float = Field(60.0, gt=0, description="seconds for the whole plan")
+    mip_gap: float = Field(1e-6, ge=0, description="relative gap under which a plan is optimal")
+    max_breakpoints: int = Field(64, ge=2, description="pack counts per SKU in the MIP")
+    mip_max_skus: int = Field(
+        400, ge=0, description="merchants with more orderable SKUs keep the Lagrangian plan"
+    )
+    service_levels: ServiceLevels = Field(
+        ServiceLevels(), description="minimum expected fill rates"
+    )
 
 
 class TrackingConfig(BaseModel):
+    """Where runs are logged (MLflow)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
-    enabled: bool = True
-    uri: str | None = None  # None: MLFLOW_TRACKING_URI, else sqlite in the project directory
-    experiment: str = "demandmatch"
+    enabled: bool = Field(True, description="log every run")
+    uri: str | None = Field(
+        None, description="null: MLFLOW_TRACKING_URI if set, else sqlite:///mlflow.db here"
+    )
+    experiment: str = Field("demandmatch", description="MLflow experiment of the runs")
 
 
 DEFAULT_FESTIVALS = (
@@ -78,16 +92,27 @@ DEFAULT_FESTIVALS = (
 
 
 class Config(BaseModel):
+    """Every setting of a run; each key is optional and takes its default when left out."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
-    timezone: str = "Asia/Shanghai"
-    # a past stream is learned from as forecasts made this many hours before it starts
-    train_lead_hours: tuple[float, ...] = Field((6.0, 24.0, 72.0, 168.0), min_length=1)
-    horizon_days: int = Field(14, ge=1)
-    seed: int = 0
-    festivals: tuple[Festival, ...] = DEFAULT_FESTIVALS
-    model: ModelConfig = ModelConfig()
-    optimiser: OptimiserConfig = OptimiserConfig()
-    tracking: TrackingConfig = TrackingConfig()
+    timezone: str = Field(
+        "Asia/Shanghai", description="naive timestamps in the data are this local time"
+    )
+    train_lead_hours: tuple[float, ...] = Field(
+        (6.0, 24.0, 72.0, 168.0),
+        min_length=1,
+        description="a past stream is learned from as forecasts made this many hours before it",
+    )
+    horizon_days: int = Field(
+        14, ge=1, description="plan every stream that starts before as-of + this many days"
+    )
+    seed: int = Field(0, description="seed of the demand model")
+    festivals: tuple[Festival, ...] = Field(
+        DEFAULT_FESTIVALS, description="shopping festivals for the calendar features"
+    )
+    model: ModelConfig = Field(ModelConfig(), description="the demand model")
+    optimiser: OptimiserConfig = Field(OptimiserConfig(), description="the purchase optimiser")
+    tracking: TrackingConfig = Field(TrackingConfig(), description="run tracking")
 
 
 def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> Config:

@@ -13,7 +13,7 @@ from demandmatch.config import ServiceLevels
 from demandmatch.data.tables import Tables
 from demandmatch.forecast.stages import DemandForecast
 from demandmatch.optimise import plan_orders
-from demandmatch.pipeline import optimiser_inputs
+from demandmatch.runs import optimiser_inputs
 from tests.test_optimise import newsvendor, random_instance, run, stream_sales
 
 

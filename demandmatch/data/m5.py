@@ -185,7 +185,7 @@ class DirectFeatures:
     the last sale, and the item's age. Price of the target day relative to its usual price up to
     the origin, to its price at the origin and to its highest price so far. Calendar of the
     target day, days ahead. Id columns (merchant_id, sku_id) and the department as `category`
-    come along so that any model of demandmatch.demand can read the frame.
+    come along so that any demand model (demandmatch.forecast.models) can read the frame.
     """
 
     def __init__(self, m5: M5) -> None:

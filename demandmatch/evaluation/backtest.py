@@ -17,15 +17,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .config import Config
-from .data.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
-from .data.tables import Tables
-from .evaluation import (
+from demandmatch.config import Config
+from demandmatch.data.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
+from demandmatch.data.tables import Tables
+from demandmatch.features import prepare_tables
+from demandmatch.forecast.distributions import quantiles_negbin
+from demandmatch.forecast.models.base import DemandEstimator
+from demandmatch.forecast.rows import default_as_of, sold_out
+from demandmatch.forecast.stages import DemandForecast, fit_demand, predict_demand
+from demandmatch.timing import Progress, Timer, quiet
+
+from .metrics import (
     bias,
     coverage_negbin,
     expected_pinball_negbin,
@@ -34,12 +40,6 @@ from .evaluation import (
     pit_coverage_negbin,
     wape,
 )
-from .features import prepare_tables
-from .forecast.distributions import quantiles_negbin
-from .forecast.models.base import DemandEstimator
-from .forecast.rows import default_as_of, sold_out
-from .forecast.stages import DemandForecast, fit_demand, predict_demand
-from .timing import Progress, Timer, quiet
 
 LEVELS = np.array(QUANTILE_LEVELS)
 PIT_BAND = (0.1, 0.9)
@@ -185,78 +185,3 @@ def run_backtest(
         .assign(n=lambda d: metrics.groupby(["lead", "segment"], sort=False)["n"].sum().values)
     )
     return BacktestResult(rows, metrics, summary, timer.seconds, pd.DataFrame(choices))
-
-
-def find_truth(data_dir: Path) -> Path | None:
-    """The demo world keeps truth.csv beside its data directory, never inside it."""
-    candidate = Path(data_dir).resolve().parent / "truth.csv"
-    return candidate if candidate.is_file() else None
-
-
-def backtest_job(
-    data_dir: Path | str,
-    out_dir: Path | str,
-    config: Config,
-    n_origins: int = 4,
-    step_days: int = 7,
-    horizon_days: int = 7,
-    truth_path: Path | str | None = None,
-    project_dir: Path | None = None,
-    progress: Progress = quiet,
-) -> tuple[BacktestResult, str | None]:
-    """Load, backtest, write backtest_summary.csv / backtest_metrics.csv / backtest_rows.csv /
-    backtest_choices.csv, and log the run to MLflow (metrics named `<lead>.<segment>.<metric>`,
-    and `<choice>.mean` / `.min` / `.max` of the held-out choices over the origins)."""
-    from .data import data_hash, load_tables
-    from .pipeline import atomic_write
-    from .simulate import load_truth
-
-    tables = load_tables(data_dir, config.timezone)
-    truth = None
-    if truth_path is not None:
-        tp = Path(truth_path)
-        truth = load_truth(tp.parent if tp.is_file() else tp)
-    origins = rolling_origins(tables, n_origins, step_days, horizon_days)
-    result = run_backtest(tables, config, origins, horizon_days, truth=truth, progress=progress)
-    out = Path(out_dir)
-    files = []
-    for name, frame in (
-        ("backtest_summary.csv", result.summary),
-        ("backtest_metrics.csv", result.metrics),
-        ("backtest_rows.csv", result.rows),
-        ("backtest_choices.csv", result.choices),
-    ):
-        atomic_write(out / name, frame.to_csv(index=False, float_format="%.5g"))
-        files.append(out / name)
-    run_id = None
-    if config.tracking.enabled:
-        from .tracking import log_run, resolve_tracking_uri
-
-        metrics = {
-            f"{r['lead']}.{r['segment']}.{k}": float(r[k])
-            for r in result.summary.to_dict("records")
-            for k in result.summary.columns
-            if k not in ("lead", "segment") and pd.notna(r[k])
-        }
-        for name in result.choices.columns.drop("origin", errors="ignore"):
-            for stat in ("mean", "min", "max"):
-                metrics[f"{name}.{stat}"] = float(result.choices[name].agg(stat))
-        run_id = log_run(
-            tracking_uri=resolve_tracking_uri(config.tracking.uri, project_dir or Path.cwd()),
-            experiment=config.tracking.experiment,
-            run_name=f"backtest {len(origins)} origins",
-            params={
-                **config.model_dump(mode="json"),
-                "backtest": {
-                    "origins": [o.isoformat() for o in origins],
-                    "step_days": step_days,
-                    "horizon_days": horizon_days,
-                    "truth": truth is not None,
-                },
-            },
-            metrics=metrics,
-            tags={"kind": "backtest", "data_hash": data_hash(data_dir)},
-            artifacts=files,
-            config=config.model_dump(mode="json"),
-        )
-    return result, run_id

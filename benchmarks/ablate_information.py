@@ -10,7 +10,7 @@ bench_demo.py. With everything revealed, what is left of pinball/oracle is what 
 fails to learn from data of this size. With --in-start the revealed columns are terms of the
 model's log-linear start too (else only the trees see them).
 
-    python experiments/ablate_information.py --seeds 0 1 2 \
+    python benchmarks/ablate_information.py --seeds 0 1 2 \
         --reveal "" log_sku_pop,log_host log_sku_pop,log_host,log_hype [--in-start] \
         [--model '{"random_effects": ["merchant_id+brand", "stream_id"]}']
 """

@@ -19,7 +19,7 @@ process (data loaded before the clock starts), so its fit+predict time and peak 
 Scores: RMSSE weighted as M5 level 12, WAPE, mean pinball over q05 .. q95 (units), all forecasts
 clipped at 0. Symmetric intervals give q50 = the point forecast.
 
-    python experiments/bench_m5.py [--data DIR] [--quick] [--model NAME] [--param key=value]
+    python benchmarks/bench_m5.py [--data DIR] [--quick] [--model NAME] [--param key=value]
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from multiprocessing import get_context
 
 import numpy as np
 
-from demandmatch.backtest import PIT_BAND
 from demandmatch.config import ModelConfig
 from demandmatch.data.m5 import (
     M5,
@@ -44,7 +43,8 @@ from demandmatch.data.m5 import (
     long_frame,
 )
 from demandmatch.data.schema import QUANTILE_LEVELS
-from demandmatch.evaluation import pinball, pit_coverage, wape, weighted_rmsse
+from demandmatch.evaluation.backtest import PIT_BAND
+from demandmatch.evaluation.metrics import pinball, pit_coverage, wape, weighted_rmsse
 from demandmatch.forecast.distributions import survival_from_quantiles
 
 TRAIN_END = 1941  # days d_1 .. d_1941 are observed

@@ -12,7 +12,7 @@ integrated out for the others, which no video tells of yet: a ceiling no forecas
 as-of time can pass) and score every plan's expected profit and leftover cost under the true
 distribution.
 
-    python experiments/bench_demo.py --seeds 0 1 2 [--size demo]
+    python benchmarks/bench_demo.py --seeds 0 1 2 [--size demo]
 """
 
 from __future__ import annotations
@@ -27,21 +27,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from demandmatch.backtest import PIT_BAND, score, scored_rows
 from demandmatch.config import load_config
 from demandmatch.data import load_tables
 from demandmatch.data.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
-from demandmatch.evaluation import expected_pinball_negbin, pit_coverage_expected
-from demandmatch.forecast.distributions import (
-    quantiles_negbin,
-    quantiles_negbin_mixed,
-    survival_negbin,
-    survival_negbin_mixed,
+from demandmatch.evaluation.backtest import PIT_BAND, score, scored_rows
+from demandmatch.evaluation.metrics import expected_pinball_negbin, pit_coverage_expected
+from demandmatch.evaluation.oracles import (
+    blind_mean,
+    cold_blind,
+    has_video,
+    hype_blind,
+    video_horizon,
 )
+from demandmatch.evaluation.plans import naive_plan, score_plan
+from demandmatch.forecast.distributions import quantiles_negbin, survival_negbin
 from demandmatch.forecast.models.empirical import EmpiricalQuantileDemand
-from demandmatch.outcomes import expected_outcomes
-from demandmatch.pipeline import DemandForecast, forecast_demand, optimiser_inputs, plan_stock
-from demandmatch.simulate import HYPE_SD, POP_SD, load_truth, simulate_world, write_world
+from demandmatch.forecast.stages import DemandForecast, forecast_demand
+from demandmatch.runs import optimiser_inputs, plan_stock
+from demandmatch.simulate import HYPE_SD, load_truth, simulate_world, write_world
 
 LEVELS = np.array(QUANTILE_LEVELS)
 
@@ -62,131 +65,6 @@ def score_forecast(fc: DemandForecast, truth: pd.DataFrame) -> dict[str, float]:
         "n_rows": len(rows),
         "n_cold": int(cold.sum()),
     }
-
-
-def hype_blind(t: pd.DataFrame, nodes: int = 9) -> tuple[list[np.ndarray], np.ndarray]:
-    """Survival curves and q05..q95 of each row's demand for a forecaster that knows everything
-    but the stream's hidden hype: the true NB with the hype integrated out over its prior
-    (normal, centred at `hype_center`, spread HYPE_SD). The ceiling for a forecast that cannot
-    read the hype from the short videos."""
-    sd = np.full(len(t), HYPE_SD)
-    return blind(t, t["log_hype"].to_numpy(), t["hype_center"].to_numpy(), sd, nodes)
-
-
-def video_horizon(
-    t: pd.DataFrame, has_video: np.ndarray, nodes: int = 9
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """As hype_blind, but the hype is known exactly on rows whose stream had a video by the
-    as-of time: more than any reading of the videos gives, so a ceiling for the plan's forecast,
-    whose far streams have no video yet."""
-    hv = np.asarray(has_video, dtype=bool)
-    hype = t["log_hype"].to_numpy()
-    center = np.where(hv, hype, t["hype_center"].to_numpy())
-    return blind(t, hype, center, np.where(hv, 0.0, HYPE_SD), nodes)
-
-
-def has_video(tables, stream_ids: pd.Series, as_of: pd.Timestamp) -> np.ndarray:
-    """Whether each stream had a video snapshot observed by as_of."""
-    v = tables.video_traffic
-    seen = set(v.loc[v["observed_at"] <= as_of, "stream_id"])
-    return stream_ids.isin(seen).to_numpy()
-
-
-def cold_blind(
-    t: pd.DataFrame, cold_sku: np.ndarray, cold_host: np.ndarray, nodes: int = 9
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """As hype_blind, and for a SKU new to streams its own popularity (normal, spread POP_SD
-    around its brand's), for a streamer new to streams the skill plus category taste (normal
-    with the mean and spread across the world's streamers of that category) integrated out too:
-    a reference for a forecast that has no history of the SKU or the streamer. Not a strict
-    floor: a lineup lists hits first, so a new SKU's slot hints at its popularity."""
-    return blind(t, *cold_prior(t, cold_sku, cold_host), nodes)
-
-
-def cold_prior(
-    t: pd.DataFrame, cold_sku: np.ndarray, cold_host: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(hidden part of the log mean, its prior's centre, its prior's spread) per row for the
-    no-history reference (cold_blind)."""
-    host = t[["streamer_id", "category", "log_host"]].drop_duplicates(["streamer_id", "category"])
-    prior = host.groupby("category")["log_host"].agg(["mean", "var"])
-    h_mean = t["category"].map(prior["mean"]).to_numpy()
-    h_var = t["category"].map(prior["var"]).fillna(0.0).to_numpy()
-    cs, ch = cold_sku.astype(float), cold_host.astype(float)
-    hidden = t["log_hype"].to_numpy() + cs * t["log_sku_pop"].to_numpy()
-    hidden = hidden + ch * t["log_host"].to_numpy()
-    center = t["hype_center"].to_numpy() + ch * h_mean
-    sd = np.sqrt(HYPE_SD**2 + cs * POP_SD**2 + ch * h_var)
-    return hidden, center, sd
-
-
-def blind_mean(
-    t: pd.DataFrame, hidden: np.ndarray, center: np.ndarray, sd: np.ndarray
-) -> np.ndarray:
-    """The mean demand of each row when the log mean's `hidden` part is unknown beyond its
-    normal prior N(center, sd^2): the median sits at the prior's centre, the mean exp(sd^2 / 2)
-    above it."""
-    return t["mean"].to_numpy() * np.exp(center - hidden + 0.5 * np.asarray(sd, dtype=float) ** 2)
-
-
-def blind(
-    t: pd.DataFrame, hidden: np.ndarray, center: np.ndarray, sd: np.ndarray, nodes: int = 9
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Survival curves and q05..q95 of each row's demand when the log mean's `hidden` part is
-    unknown beyond its normal prior N(center, sd^2): the true NB mixed over that prior
-    (Gauss-Hermite nodes, distributions.survival_negbin_mixed)."""
-    sd = np.asarray(sd, dtype=float)
-    mean = blind_mean(t, hidden, center, sd)
-    size = t["size"].to_numpy()
-    surv = survival_negbin_mixed(mean, size, sd, nodes=nodes)
-    return surv, quantiles_negbin_mixed(mean, size, sd, LEVELS, nodes=nodes)
-
-
-def naive_plan(fc: DemandForecast, tables, skus: pd.DataFrame, merchants: pd.DataFrame):
-    """Stock = 1.2 x mean past units sold per stream for each upcoming stream of the SKU
-    (category mean for a SKU with no history), ordered in whole packs, at least the MOQ,
-    scaled down to the budget; each stream gets its share."""
-    items = tables.stream_items.merge(tables.streams[["stream_id", "start_time"]], on="stream_id")
-    past = items[items["units_sold"].notna() & (items["start_time"] < fc.as_of)]
-    past = past.merge(
-        tables.catalog[["merchant_id", "sku_id", "category"]].drop_duplicates("sku_id"),
-        on="sku_id",
-        how="left",
-    )
-    per_sku = past.groupby("sku_id")["units_sold"].mean()
-    per_cat = past.groupby("category")["units_sold"].mean()
-    up = fc.lineup
-    want = up["sku_id"].map(per_sku).fillna(up["category"].map(per_cat)).fillna(0.0) * 1.2
-    want = np.ceil(want).astype(int)
-    total = want.groupby([up["merchant_id"], up["sku_id"]]).sum()
-    s = skus.set_index(["merchant_id", "sku_id"])
-    need = np.maximum(total.reindex(s.index).fillna(0).to_numpy() - s["on_hand"].to_numpy(), 0)
-    packs = np.ceil(need / s["case_pack"].to_numpy())
-    order = packs * s["case_pack"].to_numpy()
-    order = np.where((order > 0) & (order < s["moq"].to_numpy()), s["moq"].to_numpy(), order)
-    order = np.where(s["orderable"].to_numpy(), order, 0)
-    # scale down to each merchant's budget
-    spend = order * s["unit_cost"].to_numpy()
-    budget = s.index.get_level_values(0).map(merchants.set_index("merchant_id")["budget"])
-    m_spend = pd.Series(spend, index=s.index).groupby(level=0).transform("sum").to_numpy()
-    scale = np.where(
-        np.isfinite(budget) & (m_spend > budget), budget / np.maximum(m_spend, 1e-9), 1
-    )
-    order = np.floor(order * scale / s["case_pack"].to_numpy()) * s["case_pack"].to_numpy()
-    order = np.where(order < s["moq"].to_numpy(), 0, order)
-    order_qty = pd.Series(order.astype(int), index=s.index)
-    stock = order_qty + s["on_hand"]
-    share = want / want.groupby([up["merchant_id"], up["sku_id"]]).transform("sum").replace(0, 1)
-    key = pd.MultiIndex.from_frame(up[["merchant_id", "sku_id"]])
-    alloc = np.floor(share.to_numpy() * stock.reindex(key).to_numpy()).astype(int)
-    return order_qty.reset_index(drop=True), pd.Series(alloc)
-
-
-def score_plan(items, skus, truth_surv, order_qty, allocation) -> dict[str, float]:
-    out = expected_outcomes(items, skus, truth_surv, order_qty, allocation)
-    s = out.merge(skus[["merchant_id", "sku_id", "unit_cost", "salvage_value"]])
-    waste = (s["expected_leftover"] * (s["unit_cost"] - s["salvage_value"]).clip(lower=0)).sum()
-    return {"profit": float(out["expected_profit"].sum()), "leftover_cost": float(waste)}
 
 
 def demo_world(seed: int, size: str, config):

@@ -13,7 +13,7 @@ on new-SKU rows; and pinball/oracle of the forecast's own distribution (size, le
 the no-history reference's mean, and around its own mean rescaled to the reference's sum: whether
 the gap is the mean row by row, its overall scale, or the distribution's shape.
 
-    python experiments/breakdown_demo.py --seeds 0 1 2 3 4 5 [--config FILE]
+    python benchmarks/breakdown_demo.py --seeds 0 1 2 3 4 5 [--config FILE]
 """
 
 from __future__ import annotations
@@ -23,19 +23,19 @@ import sys
 
 import numpy as np
 import pandas as pd
-from bench_demo import (
+from bench_demo import demo_world
+
+from demandmatch.config import load_config
+from demandmatch.data.schema import QUANTILE_COLUMNS
+from demandmatch.evaluation.metrics import expected_pinball_negbin
+from demandmatch.evaluation.oracles import (
     LEVELS,
     blind,
     blind_mean,
     cold_prior,
-    demo_world,
     has_video,
     video_horizon,
 )
-
-from demandmatch.config import load_config
-from demandmatch.data.schema import QUANTILE_COLUMNS
-from demandmatch.evaluation import expected_pinball_negbin
 from demandmatch.forecast.distributions import quantiles_negbin, quantiles_negbin_mixed
 from demandmatch.forecast.rows import sold_out, split_rows
 from demandmatch.forecast.stages import fit_demand, predict_demand, upcoming_features

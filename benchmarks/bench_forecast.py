@@ -9,7 +9,7 @@ those weeks alone does to the bias of the mean).
 Optionally (--compare) the multi-quantile LightGBM on the first seed, which is how the default
 distribution model was chosen.
 
-    python experiments/bench_forecast.py --seeds 0 1 2 [--origins 3] [--compare] [--festivals]
+    python benchmarks/bench_forecast.py --seeds 0 1 2 [--origins 3] [--compare] [--festivals]
         [--skip-uncensored]
 
 With --festivals the origins sit 6 days before each festival in the history instead, so the
@@ -24,11 +24,11 @@ import time
 
 import numpy as np
 import pandas as pd
-from bench_demo import HYPE_SD, blind_mean, demo_world
+from bench_demo import demo_world
 
-from demandmatch.backtest import PLAN_TIME, history_end, rolling_origins, run_backtest
 from demandmatch.config import load_config
-from demandmatch.evaluation import bias
+from demandmatch.evaluation.backtest import history_end, rolling_origins, run_backtest
+from demandmatch.evaluation.oracles import hype_blind_bias
 from demandmatch.forecast.models.empirical import EmpiricalQuantileDemand
 from demandmatch.forecast.stages import make_demand_model
 
@@ -38,18 +38,6 @@ LEADS = ["origin", "72h", "24h", "6h"]
 def _pick(summary: pd.DataFrame, lead: str, segment: str, col: str) -> float:
     s = summary[(summary["lead"] == lead) & (summary["segment"] == segment)]
     return float(s[col].iloc[0]) if len(s) and col in s else np.nan
-
-
-def hype_blind_bias(truth: pd.DataFrame, scored: pd.DataFrame) -> float:
-    """Bias of the mean of a forecaster that knows everything but each stream's hidden hype,
-    over the stream items a backtest scored as of its origins (`scored`: its rows): how far the
-    hype those weeks happened to have moves the bias of any forecast made before it shows
-    (bench_demo's hype-blind oracle)."""
-    items = scored.loc[scored["lead"] == PLAN_TIME, ["stream_id", "sku_id"]]
-    t = items.merge(truth, on=["stream_id", "sku_id"], how="left")
-    hype, center = t["log_hype"].to_numpy(), t["hype_center"].to_numpy()
-    blind = blind_mean(t, hype, center, np.full(len(t), HYPE_SD))
-    return bias(t["mean"].to_numpy(), blind)
 
 
 def festival_origins(tables, config, days_before: int) -> list[pd.Timestamp]:

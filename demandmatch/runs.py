@@ -1,4 +1,6 @@
-"""The one wiring of the stages, called by the CLI, the API and the experiments."""
+"""The one wiring of a run: load -> stages -> write -> track, for a forecast and plan
+(`run_forecast`) and for a backtest (`backtest_job`), called by the CLI, the API and the
+benchmarks. Also the bridge from a demand forecast to the optimiser's inputs (`plan_stock`)."""
 
 from __future__ import annotations
 
@@ -15,32 +17,22 @@ from .config import Config, ServiceLevels
 from .data import data_hash, load_tables
 from .data.schema import ALLOCATION_COLUMNS, FORECAST_COLUMNS, PLAN_COLUMNS
 from .data.tables import Tables
-from .forecast.rows import default_as_of, split_rows, to_utc
-from .forecast.stages import (
-    DemandForecast,
-    FittedDemand,
-    fit_demand,
-    forecast_demand,
-    predict_demand,
-)
+from .evaluation.backtest import BacktestResult, rolling_origins, run_backtest
+from .forecast.rows import to_utc
+from .forecast.stages import DemandForecast, forecast_demand
 from .optimise import OptimiserSettings, PlanResult, plan_orders
-from .report import PROFIT_BEST, explain_flag, render_report, split_flags
+from .report import render_report, summarise
+from .simulate import load_truth
 from .timing import Progress, Timer, quiet
 
 __all__ = [
-    "DemandForecast",
-    "FittedDemand",
     "ForecastRun",
-    "Timer",
-    "default_as_of",
-    "fit_demand",
-    "forecast_demand",
+    "atomic_write",
+    "backtest_job",
+    "find_truth",
     "optimiser_inputs",
     "plan_stock",
-    "predict_demand",
     "run_forecast",
-    "split_rows",
-    "summarise",
 ]
 
 
@@ -110,60 +102,6 @@ def plan_stock(
     return plan_orders(items, skus, merchants, survival or forecast.survival, settings)
 
 
-def summarise(forecast: DemandForecast, result: PlanResult, tables: Tables) -> dict[str, object]:
-    plan = result.plan
-    cost = plan.merge(tables.catalog[["merchant_id", "sku_id", "unit_cost"]], how="left")
-    demand = float(plan["expected_demand"].sum())
-    return {
-        "as_of": forecast.as_of.isoformat(),
-        "horizon_days": forecast.horizon_days,
-        "n_streams": int(forecast.lineup["stream_id"].nunique()),
-        "n_skus": int(len(plan)),
-        "n_merchants": int(plan["merchant_id"].nunique()),
-        "n_cold_start": int(forecast.forecasts["cold_start"].sum()),
-        "n_train_rows": forecast.n_train,
-        "units_to_order": int(plan["order_qty"].sum()),
-        "spend": float((cost["order_qty"] * cost["unit_cost"]).sum()),
-        "expected_demand": demand,
-        "expected_sales": float(plan["expected_sales"].sum()),
-        "expected_profit": float(plan["expected_profit"].sum()),
-        "expected_leftover": float(plan["expected_leftover"].sum()),
-        "expected_lost_sales": float(plan["expected_lost_sales"].sum()),
-        "fill_rate": float(plan["expected_sales"].sum() / demand) if demand > 0 else 1.0,
-        "lost_sales_by_reason": lost_sales_by_reason(plan),
-        "solver": result.stats.solver,
-        "solver_status": result.stats.status,
-        "solver_gap": float(result.stats.gap),
-        "solve_time_s": float(result.stats.solve_time_s),
-        **forecast.model_choices,
-    }
-
-
-def lost_sales_by_reason(plan: pd.DataFrame) -> list[dict[str, object]]:
-    """The plan's expected lost sales split by why each SKU's stock stops where it does: its
-    first flag (lead time, shelf life, margin, MOQ, budget, space, ...), else `profit_best`, a
-    SKU stocked as far as it pays, whose further demand would cost more to stock than it is
-    expected to earn. Largest first; shares of the total lost sales (0 when none is lost)."""
-    first = [(split_flags(f) or [PROFIT_BEST])[0] for f in plan["flags"]]
-    by = (
-        plan.assign(reason=first)
-        .groupby("reason", sort=False)
-        .agg(skus=("sku_id", "size"), expected_lost_sales=("expected_lost_sales", "sum"))
-        .sort_values("expected_lost_sales", ascending=False, kind="stable")
-    )
-    total = float(by["expected_lost_sales"].sum())
-    return [
-        {
-            "reason": str(reason),
-            "why": explain_flag(str(reason)),
-            "skus": int(r.skus),
-            "expected_lost_sales": float(r.expected_lost_sales),
-            "lost_sales_share": float(r.expected_lost_sales / total) if total > 0 else 0.0,
-        }
-        for reason, r in by.iterrows()
-    ]
-
-
 def run_forecast(
     data_dir: Path | str,
     out_dir: Path | str,
@@ -219,6 +157,77 @@ def run_forecast(
     }
     atomic_write(out_dir / "run.json", json.dumps(run_info, indent=2, default=str))
     return ForecastRun(fc, result, summary, timer.seconds, run_id, out_dir)
+
+
+def find_truth(data_dir: Path) -> Path | None:
+    """The demo world keeps truth.csv beside its data directory, never inside it."""
+    candidate = Path(data_dir).resolve().parent / "truth.csv"
+    return candidate if candidate.is_file() else None
+
+
+def backtest_job(
+    data_dir: Path | str,
+    out_dir: Path | str,
+    config: Config,
+    n_origins: int = 4,
+    step_days: int = 7,
+    horizon_days: int = 7,
+    truth_path: Path | str | None = None,
+    project_dir: Path | None = None,
+    progress: Progress = quiet,
+) -> tuple[BacktestResult, str | None]:
+    """Load, backtest, write backtest_summary.csv / backtest_metrics.csv / backtest_rows.csv /
+    backtest_choices.csv, and log the run to MLflow (metrics named `<lead>.<segment>.<metric>`,
+    and `<choice>.mean` / `.min` / `.max` of the held-out choices over the origins)."""
+    tables = load_tables(data_dir, config.timezone)
+    truth = None
+    if truth_path is not None:
+        tp = Path(truth_path)
+        truth = load_truth(tp.parent if tp.is_file() else tp)
+    origins = rolling_origins(tables, n_origins, step_days, horizon_days)
+    result = run_backtest(tables, config, origins, horizon_days, truth=truth, progress=progress)
+    out = Path(out_dir)
+    files = []
+    for name, frame in (
+        ("backtest_summary.csv", result.summary),
+        ("backtest_metrics.csv", result.metrics),
+        ("backtest_rows.csv", result.rows),
+        ("backtest_choices.csv", result.choices),
+    ):
+        atomic_write(out / name, frame.to_csv(index=False, float_format="%.5g"))
+        files.append(out / name)
+    run_id = None
+    if config.tracking.enabled:
+        from .tracking import log_run, resolve_tracking_uri
+
+        metrics = {
+            f"{r['lead']}.{r['segment']}.{k}": float(r[k])
+            for r in result.summary.to_dict("records")
+            for k in result.summary.columns
+            if k not in ("lead", "segment") and pd.notna(r[k])
+        }
+        for name in result.choices.columns.drop("origin", errors="ignore"):
+            for stat in ("mean", "min", "max"):
+                metrics[f"{name}.{stat}"] = float(result.choices[name].agg(stat))
+        run_id = log_run(
+            tracking_uri=resolve_tracking_uri(config.tracking.uri, project_dir or Path.cwd()),
+            experiment=config.tracking.experiment,
+            run_name=f"backtest {len(origins)} origins",
+            params={
+                **config.model_dump(mode="json"),
+                "backtest": {
+                    "origins": [o.isoformat() for o in origins],
+                    "step_days": step_days,
+                    "horizon_days": horizon_days,
+                    "truth": truth is not None,
+                },
+            },
+            metrics=metrics,
+            tags={"kind": "backtest", "data_hash": data_hash(data_dir)},
+            artifacts=files,
+            config=config.model_dump(mode="json"),
+        )
+    return result, run_id
 
 
 def _write_outputs(

@@ -6,7 +6,7 @@ streams with a video by then, and the correlation of the hype with the views so 
 against the streamer's usual (video_views_vs_usual) and with the projected final reach against
 the streamer's usual (video_reach_vs_usual).
 
-    python experiments/video_hype.py --seeds 0 1 2
+    python benchmarks/video_hype.py --seeds 0 1 2
 """
 
 from __future__ import annotations

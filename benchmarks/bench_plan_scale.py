@@ -9,7 +9,7 @@ plan's solve time and peak memory (above the process after building the instance
 objective, the solver's own bound and the gap to the LP relaxation's bound, solved with GLOP in
 the same run (the LP time is printed beside the solve time).
 
-    python experiments/bench_plan_scale.py [--sizes 1000 10000 50000] [--seed 0]
+    python benchmarks/bench_plan_scale.py [--sizes 1000 10000 50000] [--seed 0]
 """
 
 from __future__ import annotations

@@ -11,15 +11,10 @@ import pandas as pd
 import pytest
 
 from demandmatch.data.schema import ALLOCATION_COLUMNS, FORECAST_COLUMNS, PLAN_COLUMNS
-from demandmatch.report import (
-    FLAG_TEXT,
-    explain_flag,
-    fmt_value,
-    headline,
-    render_report,
-    split_flags,
-    stream_frame,
-)
+from demandmatch.report import lost_sales_by_reason, render_report
+from demandmatch.report.flags import FLAG_TEXT, explain_flag, split_flags
+from demandmatch.report.format import fmt_value
+from demandmatch.report.tables import headline, stream_frame
 
 EVIL = "<script>alert('x')</script> & Co"
 T0 = pd.Timestamp("2025-06-01 12:00", tz="UTC")
@@ -227,8 +222,6 @@ def test_headline_renders_any_keys() -> None:
 
 
 def test_lost_sales_split_by_first_flag() -> None:
-    from demandmatch.pipeline import lost_sales_by_reason
-
     plan = pd.DataFrame(
         {
             "sku_id": ["a", "b", "c", "d"],

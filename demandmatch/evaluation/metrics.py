@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from .forecast.distributions import negbin_params, survival_negbin
+from demandmatch.forecast.distributions import negbin_params, survival_negbin
 
 
 def pinball(y: np.ndarray, q: np.ndarray, levels: np.ndarray) -> np.ndarray:

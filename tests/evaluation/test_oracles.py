@@ -2,19 +2,21 @@
 what a forecaster cannot know (the stream's hype; a new SKU's popularity; a new streamer's
 skill)."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
-
-from bench_demo import LEVELS, blind, cold_blind, hype_blind, video_horizon  # noqa: E402
-
-from demandmatch.forecast.distributions import quantiles_negbin  # noqa: E402
+from demandmatch.evaluation.oracles import (
+    LEVELS,
+    blind,
+    cold_blind,
+    hype_blind,
+    hype_blind_bias,
+    video_horizon,
+)
+from demandmatch.forecast.distributions import quantiles_negbin
+from demandmatch.simulate import HYPE_SD
 
 
 def _rows() -> pd.DataFrame:
@@ -87,9 +89,6 @@ def test_video_horizon_knows_the_hype_only_where_a_video_was_out() -> None:
 
 
 def test_hype_blind_bias_counts_only_the_rows_scored_as_of_the_origin() -> None:
-    from bench_demo import HYPE_SD
-    from bench_forecast import hype_blind_bias
-
     t = _rows().assign(stream_id=["s1", "s1", "s2", "s3"], sku_id=["a", "b", "a", "a"])
     # the backtest scored the first three items as of the origin; s3 only as a nowcast
     scored = pd.DataFrame(

@@ -8,7 +8,7 @@ applies to. The same run scores the overall rate, the category's rate, each SKU'
 unshrunk, the shipped estimate without the streamer's factor, and the shipped estimate at other
 prior strengths (`model.return_prior_strength`, pseudo-units).
 
-    python experiments/bench_returns.py --seeds 0 1 2 3 4 5
+    python benchmarks/bench_returns.py --seeds 0 1 2 3 4 5
 """
 
 from __future__ import annotations
