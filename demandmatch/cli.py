@@ -218,5 +218,27 @@ def simulate(
     console.print(f"wrote {data_dir}: {counts}; truth beside it in {out / 'truth.csv'}")
 
 
+@app.command("config-docs")
+def config_docs(
+    docs: Annotated[
+        Path | None, typer.Option(help="Write the configuration reference (markdown) here.")
+    ] = None,
+    yaml_out: Annotated[
+        Path | None, typer.Option("--yaml", help="Write the default config (YAML) here.")
+    ] = None,
+) -> None:
+    """Write the configuration reference and the default config from the config model; with
+    neither path, print the reference."""
+    from .config_docs import render_markdown, render_yaml
+    from .runs import atomic_write
+
+    if docs is None and yaml_out is None:
+        typer.echo(render_markdown(), nl=False)
+    for path, text in ((docs, render_markdown), (yaml_out, render_yaml)):
+        if path is not None:
+            atomic_write(path, text())
+            console.print(f"wrote {path}")
+
+
 if __name__ == "__main__":
     app()
