@@ -57,6 +57,7 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
     return root, world, out
 
 
+@pytest.mark.slow
 def test_outputs_follow_the_contract(small_run):
     root, world, out = small_run
     data = world / "data"

@@ -52,8 +52,10 @@ def _module_name(path: Path) -> str:
 
 def _group(module: str) -> str:
     """The most specific layer entry a module falls under."""
-    best = max((k for k in LAYERS if module == k or module.startswith(k + ".")), key=len)
-    return best
+    keys = [k for k in LAYERS if module == k or module.startswith(k + ".")]
+    specific = max(keys, key=len)
+    assert specific != "demandmatch" or module == "demandmatch", f"give {module} a layer in LAYERS"
+    return specific
 
 
 def _imports(path: Path) -> set[str]:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 
+@pytest.mark.slow
 def test_backtest_command_writes_tables_and_logs_to_mlflow(tiny_world, tmp_path):
     data = tiny_world.data
     cfg = tmp_path / "fast.yaml"

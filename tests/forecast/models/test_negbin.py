@@ -296,6 +296,7 @@ def test_first_streams_of_launched_skus_teach_a_new_level_when_late_rows_have_no
     assert (blind.spread_factor_, blind.new_sku_scale_) == (1.0, 1.0)
 
 
+@pytest.mark.slow
 def test_sold_out_first_streams_set_a_new_skus_mean_as_the_uncensored_ones_do(monkeypatch):
     # launches stocked at the 60th percentile of first-stream demand sell out 46% of the time,
     # the popular ones most: their imputed demand must integrate the new level's spread, or the
