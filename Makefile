@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# exact versions of every package (`make lock` writes it): the same figures from the same code
+CONSTRAINTS := constraints.txt
+PIP_INSTALL := $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS)
 
 DATA ?=
 AS_OF ?=
@@ -15,20 +18,31 @@ CONFIG ?= configs/default.yaml
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
+	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=''; off=''; fi; \
+	grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-15s%s %s\n", on, $$1, off, $$2}'
 	@echo "  Variables: DATA=dir AS_OF=timestamp HORIZON=days OUT=dir SEED=n CONFIG=file"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev]'
 	touch $(STAMP)
 
 $(VENV)/.bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(PIP_INSTALL) -e '.[dev,bench]'
 	touch $(VENV)/.bench
 
-setup: $(STAMP) ## Create .venv and install the package with its dependencies
+setup: $(STAMP) ## Create .venv and install the package with its dependencies (pinned)
+
+lock: ## Pin every package to what a fresh install picks today (writes constraints.txt)
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet '.[dev,bench]'
+	{ echo "# exact versions for make setup and the benchmarks; make lock writes this file"; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^demandmatch'; } > $(CONSTRAINTS)
+	rm -rf .lock-venv build
 
 forecast: $(STAMP) ## Forecast and plan the upcoming streams (demo world when DATA is empty)
 ifeq ($(strip $(DATA)),)
@@ -38,8 +52,11 @@ else
 	$(BIN)/demandmatch forecast --data $(DATA) --horizon-days $(HORIZON) --out $(OUT) --config $(CONFIG) $(if $(AS_OF),--as-of "$(AS_OF)")
 endif
 
-test: $(STAMP) ## Run the test suite
+test: $(STAMP) ## Run the whole test suite
 	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## Run the tests but those marked slow
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP) ## Lint and check formatting
 	$(BIN)/ruff check .
@@ -49,20 +66,23 @@ format: $(STAMP) ## Format the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+docs-config: $(STAMP) ## Write docs/configuration.md and configs/default.yaml from the config model
+	$(BIN)/demandmatch config-docs --docs docs/configuration.md --yaml configs/default.yaml
+
 bench: $(STAMP) ## Forecast and plan quality against the oracle and naive baselines on demo worlds
-	$(BIN)/python experiments/bench_demo.py --seeds 0 1 2 3 4 5
+	$(BIN)/python benchmarks/bench_demo.py --seeds 0 1 2 3 4 5
 
 bench-scale: $(STAMP) ## Plan solve time, memory and gap to the LP bound at 1k, 10k and 50k SKUs
-	$(BIN)/python experiments/bench_plan_scale.py --sizes 1000 10000 50000
+	$(BIN)/python benchmarks/bench_plan_scale.py --sizes 1000 10000 50000
 
 bench-forecast: $(STAMP) ## Demand backtest vs the true distributions, naive and uncensored models (3 seeds)
-	$(BIN)/python experiments/bench_forecast.py --seeds 0 1 2 --compare
+	$(BIN)/python benchmarks/bench_forecast.py --seeds 0 1 2 --compare
 
 bench-returns: $(STAMP) ## Return rates against the true ones on six demo worlds, beside simpler estimates
-	$(BIN)/python experiments/bench_returns.py --seeds 0 1 2 3 4 5
+	$(BIN)/python benchmarks/bench_returns.py --seeds 0 1 2 3 4 5
 
-bench-m5: $(VENV)/.bench ## Real data: M5 TX_3 FOODS_3 final 28 days vs mlforecast and statsforecast
-	$(BIN)/python experiments/bench_m5.py
+bench-m5: $(VENV)/.bench ## Real data (DEMANDMATCH_M5_DIR): M5 TX_3 FOODS_3 final 28 days vs mlforecast and statsforecast
+	$(BIN)/python benchmarks/bench_m5.py
 
 backtest: $(STAMP) ## Rolling-origin backtest of the demand model (demo world when DATA is empty)
 ifeq ($(strip $(DATA)),)
@@ -75,4 +95,4 @@ endif
 clean: ## Remove outputs and the tracking store (keeps .venv)
 	rm -rf outputs mlflow.db mlartifacts mlruns
 
-.PHONY: help setup forecast test lint format bench bench-scale bench-forecast bench-returns bench-m5 backtest clean
+.PHONY: help setup lock forecast test test-fast lint format docs-config bench bench-scale bench-forecast bench-returns bench-m5 backtest clean

@@ -1,11 +1,13 @@
 """demandmatch: demand forecasts and purchase plans for live-stream commerce.
 
 Public API (heavy parts are imported on first use):
-    load_config, Config            typed settings
+    load_config, Config                  typed settings
     load_tables, Tables, ContractError   the data contract
-    simulate_world, write_world    the demo world with its true demand
-    run_forecast                   load -> forecast -> plan -> outputs -> tracking
-    forecast_demand, plan_stock    the two stages on their own
+    simulate_world, write_world          the demo world with its true demand
+    run_forecast                         load -> forecast -> plan -> outputs -> tracking
+    forecast_demand, plan_stock          the two stages on their own
+    LGBMNegBinDemand, LGBMQuantileDemand, EmpiricalQuantileDemand
+                                         the demand models (scikit-learn estimators)
 """
 
 from __future__ import annotations
@@ -14,17 +16,20 @@ from importlib import import_module
 from typing import Any
 
 from .config import Config, load_config
-from .tables import ContractError, Tables
+from .data.tables import ContractError, Tables
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load_tables": "contract",
+    "load_tables": "data.load",
     "simulate_world": "simulate",
     "write_world": "simulate",
-    "run_forecast": "pipeline",
-    "forecast_demand": "pipeline",
-    "plan_stock": "pipeline",
+    "run_forecast": "runs",
+    "plan_stock": "runs",
+    "forecast_demand": "forecast.stages",
+    "LGBMNegBinDemand": "forecast.models.negbin",
+    "LGBMQuantileDemand": "forecast.models.quantile",
+    "EmpiricalQuantileDemand": "forecast.models.empirical",
 }
 
 __all__ = ["Config", "ContractError", "Tables", "load_config", *_LAZY]

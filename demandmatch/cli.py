@@ -29,7 +29,7 @@ console = Console(stderr=True)
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Bad input or a missing file: a one-line message naming what is wrong, exit status 2."""
-    from .tables import ContractError
+    from .data.tables import ContractError
 
     try:
         yield
@@ -64,7 +64,7 @@ def forecast(
 ) -> None:
     """Forecast demand for upcoming streams and plan orders and per-stream stock."""
     from .config import load_config
-    from .pipeline import run_forecast
+    from .runs import run_forecast
 
     cfg = load_config(config, {"tracking": {"enabled": False}} if no_tracking else None)
     with _user_errors(), console.status("starting") as status:
@@ -102,8 +102,8 @@ def backtest(
 ) -> None:
     """Score the demand model on past streams: refit at rolling origins, forecast the next
     days as of each origin and 72/24/6 h before each stream, per warm and cold-start items."""
-    from .backtest import backtest_job, find_truth
     from .config import load_config
+    from .runs import backtest_job, find_truth
 
     cfg = load_config(config, {"tracking": {"enabled": False}} if no_tracking else None)
     truth = truth or find_truth(data)
@@ -216,6 +216,28 @@ def simulate(
         data_dir = write_world(world, out, fmt)  # type: ignore[arg-type]
     counts = ", ".join(f"{len(v):,} {k}" for k, v in world.tables.items())
     console.print(f"wrote {data_dir}: {counts}; truth beside it in {out / 'truth.csv'}")
+
+
+@app.command("config-docs")
+def config_docs(
+    docs: Annotated[
+        Path | None, typer.Option(help="Write the configuration reference (markdown) here.")
+    ] = None,
+    yaml_out: Annotated[
+        Path | None, typer.Option("--yaml", help="Write the default config (YAML) here.")
+    ] = None,
+) -> None:
+    """Write the configuration reference and the default config from the config model; with
+    neither path, print the reference."""
+    from .config_docs import render_markdown, render_yaml
+    from .runs import atomic_write
+
+    if docs is None and yaml_out is None:
+        typer.echo(render_markdown(), nl=False)
+    for path, text in ((docs, render_markdown), (yaml_out, render_yaml)):
+        if path is not None:
+            atomic_write(path, text())
+            console.print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from demandmatch.forecast.models.params import EmpiricalSettings, NegBinSettings
+
 
 class Festival(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -16,48 +18,21 @@ class Festival(BaseModel):
     day: int = Field(ge=1, le=31)
 
 
-# shares of n_estimators the held-out likelihood chooses the demand model's rounds from: where its
-# log-linear start already says what the data can tell, more rounds only learn noise
-ROUND_SHARES = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
-
-
-class ModelConfig(BaseModel):
-    """Demand model: its name in demandmatch.demand.MODELS and the LightGBM settings."""
-
+class ModelName(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    name: str = "lgbm_negbin"
-    n_estimators: int = Field(400, ge=1)
-    learning_rate: float = Field(0.05, gt=0)
-    num_leaves: int = Field(31, ge=2)
-    min_child_samples: int = Field(20, ge=1)
-    subsample: float = Field(0.8, gt=0, le=1)
-    colsample_bytree: float = Field(0.8, gt=0, le=1)
-    return_prior_strength: float = Field(20.0, ge=0)
-    n_jobs: int = 2
-    censoring: bool = True  # lgbm_negbin: sold-out rows are lower bounds on demand
-    holdout: float = Field(0.2, gt=0, lt=1)  # lgbm_negbin: latest share that fits the spread
-    # lgbm_negbin: prior spread (log scale) of the SKU, brand, streamer and stream random effects
-    # of the log-linear start; 0 leaves them out
-    effect_sd: float = Field(0.5, ge=0)
-    # lgbm_negbin: boosters of the mean, each on its own random rows and columns (seed, seed + 1,
-    # ...), averaged in log mean: one alone moves with its seed
-    bags: int = Field(1, ge=1)
-    # lgbm_negbin: the held-out model's rounds as a share of n_estimators, at a learning rate
-    # raised to match (it only measures the spread and the scale of the mean)
-    holdout_rounds: float = Field(0.25, gt=0, le=1)
-    # lgbm_negbin: share of the SKUs launched during the history whose first streams are held
-    # out too, judged as new SKUs (they teach a new SKU's spread, scale and dispersion)
-    launch_holdout: float = Field(1.0, ge=0, le=1)
-    # lgbm_negbin: the trees' rounds, as shares of n_estimators, that the held-out likelihood
-    # chooses from (one share: no choice)
-    round_shares: tuple[float, ...] = Field(ROUND_SHARES, min_length=1)
+    name: str = Field(
+        "lgbm_negbin", description="demand model: lgbm_negbin, lgbm_quantile or sku_empirical"
+    )
 
-    @field_validator("round_shares")
-    @classmethod
-    def _round_shares(cls, shares: tuple[float, ...]) -> tuple[float, ...]:
-        if not all(0 <= s <= 1 for s in shares):
-            raise ValueError(f"round shares must be in [0, 1]: {shares}")
-        return shares
+
+class ModelConfig(NegBinSettings, EmpiricalSettings, ModelName):
+    """The demand model: its name (demandmatch.forecast.models.MODELS) and the parameters of
+    every model, each defined once in demandmatch.forecast.models.params; a model reads the ones
+    it declares. Its seed is the config's `seed`."""
+
+    return_prior_strength: float = Field(
+        20.0, ge=0, description="pseudo-units pulling a SKU's return rate toward its category's"
+    )
 
 
 class ServiceLevels(BaseModel):
@@ -65,9 +40,11 @@ class ServiceLevels(BaseModel):
     entry (by sku_id), else its category's, else the default; null = none."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    default: float | None = Field(None, ge=0, le=1)
-    categories: dict[str, float] = {}
-    skus: dict[str, float] = {}
+    default: float | None = Field(
+        None, ge=0, le=1, description="fill rate of every SKU (null: none)"
+    )
+    categories: dict[str, float] = Field({}, description="fill rate by category, e.g. {fresh: 0.9}")
+    skus: dict[str, float] = Field({}, description="fill rate by sku_id, e.g. {M01-0001: 0.95}")
 
     @field_validator("categories", "skus")
     @classmethod
@@ -79,20 +56,32 @@ class ServiceLevels(BaseModel):
 
 
 class OptimiserConfig(BaseModel):
+    """The purchase optimiser (demandmatch.optimise)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
-    solver: str = "SCIP"
-    time_limit_s: float = Field(60.0, gt=0)
-    mip_gap: float = Field(1e-6, ge=0)
-    max_breakpoints: int = Field(64, ge=2)
-    mip_max_skus: int = Field(400, ge=0)  # larger merchants keep the Lagrangian plan
-    service_levels: ServiceLevels = ServiceLevels()
+    solver: str = Field(
+        "SCIP", description="MIP solver for merchants the Lagrangian plan leaves a gap on"
+    )
+    time_limit_s: float = Field(60.0, gt=0, description="seconds for the whole plan")
+    mip_gap: float = Field(1e-6, ge=0, description="relative gap under which a plan is optimal")
+    max_breakpoints: int = Field(64, ge=2, description="pack counts per SKU in the MIP")
+    mip_max_skus: int = Field(
+        400, ge=0, description="merchants with more orderable SKUs keep the Lagrangian plan"
+    )
+    service_levels: ServiceLevels = Field(
+        ServiceLevels(), description="minimum expected fill rates"
+    )
 
 
 class TrackingConfig(BaseModel):
+    """Where runs are logged (MLflow)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
-    enabled: bool = True
-    uri: str | None = None  # None: MLFLOW_TRACKING_URI, else sqlite in the project directory
-    experiment: str = "demandmatch"
+    enabled: bool = Field(True, description="log every run")
+    uri: str | None = Field(
+        None, description="null: MLFLOW_TRACKING_URI if set, else sqlite:///mlflow.db here"
+    )
+    experiment: str = Field("demandmatch", description="MLflow experiment of the runs")
 
 
 DEFAULT_FESTIVALS = (
@@ -103,16 +92,27 @@ DEFAULT_FESTIVALS = (
 
 
 class Config(BaseModel):
+    """Every setting of a run; each key is optional and takes its default when left out."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
-    timezone: str = "Asia/Shanghai"
-    # a past stream is learned from as forecasts made this many hours before it starts
-    train_lead_hours: tuple[float, ...] = Field((6.0, 24.0, 72.0, 168.0), min_length=1)
-    horizon_days: int = Field(14, ge=1)
-    seed: int = 0
-    festivals: tuple[Festival, ...] = DEFAULT_FESTIVALS
-    model: ModelConfig = ModelConfig()
-    optimiser: OptimiserConfig = OptimiserConfig()
-    tracking: TrackingConfig = TrackingConfig()
+    timezone: str = Field(
+        "Asia/Shanghai", description="naive timestamps in the data are this local time"
+    )
+    train_lead_hours: tuple[float, ...] = Field(
+        (6.0, 24.0, 72.0, 168.0),
+        min_length=1,
+        description="a past stream is learned from as forecasts made this many hours before it",
+    )
+    horizon_days: int = Field(
+        14, ge=1, description="plan every stream that starts before as-of + this many days"
+    )
+    seed: int = Field(0, description="seed of the demand model")
+    festivals: tuple[Festival, ...] = Field(
+        DEFAULT_FESTIVALS, description="shopping festivals for the calendar features"
+    )
+    model: ModelConfig = Field(ModelConfig(), description="the demand model")
+    optimiser: OptimiserConfig = Field(OptimiserConfig(), description="the purchase optimiser")
+    tracking: TrackingConfig = Field(TrackingConfig(), description="run tracking")
 
 
 def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> Config:

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from demandmatch.schema import PLAN_COLUMNS
+from demandmatch.data.schema import PLAN_COLUMNS
 from demandmatch.stock import (
     Placement,
     SkuStreams,

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from ortools.linear_solver import pywraplp
 
 from demandmatch import optimise
+from demandmatch.data.schema import ALLOCATION_COLUMNS, PLAN_COLUMNS
 from demandmatch.optimise import (
     OptimiserError,
     OptimiserSettings,
@@ -34,7 +35,6 @@ from demandmatch.outcomes import (
     expected_outcomes,
     stream_marginals,
 )
-from demandmatch.schema import ALLOCATION_COLUMNS, PLAN_COLUMNS
 
 # ---- instances --------------------------------------------------------------------------
 

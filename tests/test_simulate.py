@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from demandmatch.schema import TABLES, Column
+from demandmatch.data.schema import TABLES, Column
 from demandmatch.simulate import (
     HYPE_SD,
     POP_SD,

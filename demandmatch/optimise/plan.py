@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from ortools.linear_solver import pywraplp
 
+from demandmatch.data.schema import ALLOCATION_COLUMNS, PLAN_COLUMNS
 from demandmatch.optimise.curves import (
     TOL,
     SkuCurve,
@@ -43,7 +44,6 @@ from demandmatch.outcomes import (
     score_plan,
     sku_streams,
 )
-from demandmatch.schema import ALLOCATION_COLUMNS, PLAN_COLUMNS
 
 
 @dataclass(frozen=True)

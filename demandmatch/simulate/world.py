@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from demandmatch.schema import TABLES
+from demandmatch.data.schema import TABLES
 
 from .demand import demand_mean, item_return_rates, play_history, stream_viewers
 from .entities import (

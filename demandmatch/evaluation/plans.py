@@ -1,0 +1,69 @@
+"""Plans scored under a demo world's true demand, and the naive rule a planner might use without
+the engine, as a baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from demandmatch.data.tables import Tables
+from demandmatch.forecast.stages import DemandForecast
+from demandmatch.outcomes import expected_outcomes
+
+
+def naive_plan(
+    fc: DemandForecast, tables: Tables, skus: pd.DataFrame, merchants: pd.DataFrame
+) -> tuple[pd.Series, pd.Series]:
+    """Stock = 1.2 x mean past units sold per stream for each upcoming stream of the SKU
+    (category mean for a SKU with no history), ordered in whole packs, at least the MOQ,
+    scaled down to the budget; each stream gets its share."""
+    items = tables.stream_items.merge(tables.streams[["stream_id", "start_time"]], on="stream_id")
+    past = items[items["units_sold"].notna() & (items["start_time"] < fc.as_of)]
+    past = past.merge(
+        tables.catalog[["merchant_id", "sku_id", "category"]].drop_duplicates("sku_id"),
+        on="sku_id",
+        how="left",
+    )
+    per_sku = past.groupby("sku_id")["units_sold"].mean()
+    per_cat = past.groupby("category")["units_sold"].mean()
+    up = fc.lineup
+    want = up["sku_id"].map(per_sku).fillna(up["category"].map(per_cat)).fillna(0.0) * 1.2
+    want = np.ceil(want).astype(int)
+    total = want.groupby([up["merchant_id"], up["sku_id"]]).sum()
+    s = skus.set_index(["merchant_id", "sku_id"])
+    need = np.maximum(total.reindex(s.index).fillna(0).to_numpy() - s["on_hand"].to_numpy(), 0)
+    packs = np.ceil(need / s["case_pack"].to_numpy())
+    order = packs * s["case_pack"].to_numpy()
+    order = np.where((order > 0) & (order < s["moq"].to_numpy()), s["moq"].to_numpy(), order)
+    order = np.where(s["orderable"].to_numpy(), order, 0)
+    # scale down to each merchant's budget
+    spend = order * s["unit_cost"].to_numpy()
+    budget = s.index.get_level_values(0).map(merchants.set_index("merchant_id")["budget"])
+    m_spend = pd.Series(spend, index=s.index).groupby(level=0).transform("sum").to_numpy()
+    scale = np.where(
+        np.isfinite(budget) & (m_spend > budget), budget / np.maximum(m_spend, 1e-9), 1
+    )
+    order = np.floor(order * scale / s["case_pack"].to_numpy()) * s["case_pack"].to_numpy()
+    order = np.where(order < s["moq"].to_numpy(), 0, order)
+    order_qty = pd.Series(order.astype(int), index=s.index)
+    stock = order_qty + s["on_hand"]
+    share = want / want.groupby([up["merchant_id"], up["sku_id"]]).transform("sum").replace(0, 1)
+    key = pd.MultiIndex.from_frame(up[["merchant_id", "sku_id"]])
+    alloc = np.floor(share.to_numpy() * stock.reindex(key).to_numpy()).astype(int)
+    return order_qty.reset_index(drop=True), pd.Series(alloc)
+
+
+def score_plan(
+    items: pd.DataFrame,
+    skus: pd.DataFrame,
+    truth_surv: list[np.ndarray],
+    order_qty: pd.Series,
+    allocation: pd.Series,
+) -> dict[str, float]:
+    """Expected profit and the cost of the expected leftover (unit cost above salvage) of a plan
+    (`order_qty` per SKU row of `skus`, `allocation` per item row of `items`) under the true
+    survival curves."""
+    out = expected_outcomes(items, skus, truth_surv, order_qty, allocation)
+    s = out.merge(skus[["merchant_id", "sku_id", "unit_cost", "salvage_value"]])
+    waste = (s["expected_leftover"] * (s["unit_cost"] - s["salvage_value"]).clip(lower=0)).sum()
+    return {"profit": float(out["expected_profit"].sum()), "leftover_cost": float(waste)}

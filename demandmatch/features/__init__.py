@@ -1,0 +1,123 @@
+"""Features for (stream, SKU) rows, each computed only from what was known at the row's cutoff.
+
+The cutoff of a row is the time its forecast is made: for an upcoming stream the forecast's
+as-of time (or `start_time - lead` for a nowcast), for a past stream the engine learns from,
+`start_time - lead` for each of several leads, so that the model sees streams from as far out as
+it will be asked about them. History counts a past stream only once it has ended
+(start + duration <= cutoff); video traffic counts only snapshots with `observed_at <= cutoff`.
+
+`build_features` is the entry; the modules hold the parts: `lineup` (the joined rows and a row's
+place in its stream), `price`, `calendar`, `history` (as-of statistics of past streams),
+`video` (short-video traffic and hype) and `video_reach` (each video's projected final views).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from demandmatch.data.tables import Tables
+
+from .calendar import Festival, calendar_features
+from .history import history_features, past_outcomes, stream_totals
+from .lineup import lineup_features, lineup_frame
+from .price import price_features
+from .video import hype_features, video_features
+from .video_reach import projected_reach
+
+__all__ = ["FeatureTables", "build_features", "lineup_frame", "prepare_tables"]
+
+CATEGORICAL = ("category", "merchant_id")
+# the per-row columns in a fixed order: LightGBM's column sampling and its ties between equally
+# good splits follow the order, so a new order is a different model
+STATIC_COLUMNS = (
+    "live_price",
+    "log_price",
+    "discount",
+    "price_vs_category",
+    "margin",
+    "slot",
+    "slot_share",
+    "lineup_size",
+    "featured",
+    "duration_min",
+    "hour",
+    "daypart",
+    "weekday",
+    "log_followers",
+    "festival_days",
+    "festival_runup",
+    "lead_hours",
+)
+
+
+@dataclass(frozen=True)
+class FeatureTables:
+    """The tables features are built from, with what is derived from them once for every build
+    (`prepare_tables`): every stream item joined with its stream, streamer and catalog entry
+    (`lineup`), and every video snapshot with the log of its projected final views
+    (`video["log_reach"]`, each from that snapshot and the video's earlier ones, so valid at any
+    cutoff)."""
+
+    tables: Tables
+    lineup: pd.DataFrame
+    video: pd.DataFrame
+
+
+def prepare_tables(tables: Tables) -> FeatureTables:
+    video = tables.video_traffic
+    if not video.empty:
+        video = video.assign(log_reach=np.log1p(projected_reach(video)["reach"]))
+    return FeatureTables(tables, lineup_frame(tables), video)
+
+
+def build_features(
+    lineup: pd.DataFrame,
+    cutoffs: pd.Series | None,
+    source: FeatureTables,
+    festivals: Sequence[Festival],
+    timezone: str,
+    history: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One feature row per lineup row (same index).
+
+    `cutoffs` maps stream_id -> cutoff time; with None, `lineup` carries its own per-row
+    `cutoff` column (the same stream may then appear once per cutoff). History comes from the
+    rows of `history` (default: `lineup`) that have outcomes and ended by each row's cutoff.
+    """
+    rows = lineup.copy()
+    if cutoffs is not None:
+        rows["cutoff"] = rows["stream_id"].map(cutoffs)
+    elif "cutoff" not in rows:
+        raise ValueError("give cutoffs per stream or a 'cutoff' column per row")
+    if rows["cutoff"].isna().any():
+        missing = rows.loc[rows["cutoff"].isna(), "stream_id"].iloc[0]
+        raise ValueError(f"no cutoff given for stream {missing}")
+    source_rows = (lineup if history is None else history).drop_duplicates(["stream_id", "sku_id"])
+    past = past_outcomes(source_rows)
+    feats = rows[["stream_id", "sku_id", "streamer_id", "brand"]].copy()  # keys, not inputs
+    static = pd.concat(
+        [
+            price_features(rows, source.tables.catalog),
+            lineup_features(rows),
+            calendar_features(rows, festivals, timezone),
+        ],
+        axis=1,
+    )
+    feats = feats.join(static[list(STATIC_COLUMNS)])
+    feats = feats.join(video_features(rows, source.video))
+    feats = feats.join(history_features(rows, past, ["merchant_id", "sku_id"], "sku"))
+    feats = feats.join(history_features(rows, past, ["category"], "cat"))
+    feats = feats.join(history_features(rows, past, ["brand"], "brand"))
+    feats = feats.join(history_features(rows, stream_totals(past), ["streamer_id"], "streamer"))
+    feats = feats.join(history_features(rows, past, ["streamer_id", "category"], "streamer_cat"))
+    feats["views_per_follower"] = feats["video_views"] / (rows["followers"] + 1.0)
+    feats = feats.join(hype_features(rows, feats, source.video, past))
+    feats["cold_sku"] = feats["sku_n_past"].eq(0)
+    feats["cold_streamer"] = feats["streamer_n_past"].eq(0)
+    for col in CATEGORICAL:
+        feats[col] = pd.Categorical(rows[col].astype(str))
+    return feats

@@ -1,0 +1,96 @@
+"""As-of statistics of past stream items: per SKU, category, brand, streamer and streamer x
+category, what had happened by each row's cutoff (a past stream counts once it has ended)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+HISTORY_WINDOW = 5  # "recent" = the last this many past streams
+TS = "datetime64[ns, UTC]"  # one resolution for as-of joins (inputs may differ)
+
+
+def past_outcomes(lineup: pd.DataFrame) -> pd.DataFrame:
+    past = lineup[lineup["units_sold"].notna()].copy()
+    past["sold_out"] = (
+        past["stock_allocated"].notna() & (past["units_sold"] >= past["stock_allocated"])
+    ).astype(float)
+    past["conversion"] = past["units_sold"] / (past["viewers"] + 1.0)
+    # a SKU's units relative to its stream's mean item: free of the stream's hype, streamer
+    # and calendar, which move every item of the stream together
+    stream_mean = past.groupby("stream_id")["units_sold"].transform("mean")
+    past["rel_units"] = past["units_sold"] / stream_mean.clip(lower=0.5)
+    return past
+
+
+def stream_totals(past: pd.DataFrame) -> pd.DataFrame:
+    """One event per past stream: its total units over its lineup."""
+    g = past.groupby("stream_id")
+    out = g.agg(
+        streamer_id=("streamer_id", "first"),
+        end_time=("end_time", "first"),
+        units_sold=("units_sold", "sum"),
+        viewers=("viewers", "first"),
+        sold_out=("sold_out", "mean"),
+        n_items=("sku_id", "size"),
+    ).reset_index()
+    out["conversion"] = out["units_sold"] / (out["viewers"] + 1.0)
+    out["units_sold"] = out["units_sold"] / out["n_items"]  # per item, comparable to SKU scale
+    out["rel_units"] = np.nan
+    return out
+
+
+def history_features(
+    rows: pd.DataFrame, events: pd.DataFrame, keys: list[str], name: str
+) -> pd.DataFrame:
+    """As-of statistics of past events sharing `keys` with each row, known by its cutoff.
+
+    Gives, per row: number of past events, their mean units, mean of the last few, log of that,
+    share sold out, conversion per viewer, days since the last one.
+    """
+    cols = {
+        f"{name}_n_past": 0.0,
+        f"{name}_mean_units": np.nan,
+        f"{name}_recent_units": np.nan,
+        f"{name}_sold_out_rate": np.nan,
+        f"{name}_conversion": np.nan,
+        f"{name}_rel_units": np.nan,
+        f"{name}_days_since": np.nan,
+    }
+    ev = events.dropna(subset=keys).sort_values("end_time").copy()
+    if ev.empty:
+        return pd.DataFrame(cols, index=rows.index)
+    g = ev.groupby(keys, sort=False)
+    ev["_n"] = g.cumcount() + 1.0
+    ev["_mean"] = g["units_sold"].cumsum() / ev["_n"]
+    ev["_recent"] = g["units_sold"].transform(
+        lambda s: s.rolling(HISTORY_WINDOW, min_periods=1).mean()
+    )
+    ev["_so"] = g["sold_out"].cumsum() / ev["_n"]
+    ev["_conv"] = g["conversion"].transform(lambda s: s.expanding().mean())
+    ev["_rel"] = g["rel_units"].transform(lambda s: s.expanding().mean())
+    ev["end_time"] = ev["end_time"].astype(TS)
+    ev["_t"] = ev["end_time"]
+    probe = rows[keys + ["cutoff"]].copy()
+    probe["_row"] = rows.index
+    probe = probe.dropna(subset=keys).sort_values("cutoff")
+    probe["cutoff"] = probe["cutoff"].astype(TS)
+    merged = pd.merge_asof(
+        probe,
+        ev[keys + ["end_time", "_n", "_mean", "_recent", "_so", "_conv", "_rel", "_t"]],
+        left_on="cutoff",
+        right_on="end_time",
+        by=keys,
+        direction="backward",
+        allow_exact_matches=True,
+    ).set_index("_row")
+    out = pd.DataFrame(index=rows.index)
+    out[f"{name}_n_past"] = merged["_n"].reindex(rows.index).fillna(0.0)
+    out[f"{name}_mean_units"] = merged["_mean"].reindex(rows.index)
+    out[f"{name}_recent_units"] = merged["_recent"].reindex(rows.index)
+    out[f"{name}_sold_out_rate"] = merged["_so"].reindex(rows.index)
+    out[f"{name}_conversion"] = merged["_conv"].reindex(rows.index)
+    out[f"{name}_rel_units"] = merged["_rel"].reindex(rows.index)
+    since = (merged["cutoff"] - merged["_t"]).dt.total_seconds() / 86400.0
+    out[f"{name}_days_since"] = since.reindex(rows.index)
+    return out

@@ -1,0 +1,132 @@
+"""Calibration of the demand model on held-out rows, by a model that never saw them: how far off
+the scale of its mean is, how uncertain a new SKU's level is, and the negative binomial size that
+covers the model's own error as well as the demand's noise.
+
+Boosted trees shrink log mu toward the middle, and exp of a noisy log mean is low on average:
+the scale makes the held-out demand's sum match, a sold-out row counted at E[D | D >= y] under
+the rescaled mean and the size fitted at it, mixed over the row's level spread (a new SKU that
+sold out was likelier a popular one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .negbin import likelihood
+from .negbin.dispersion import Dispersion
+
+SPREAD_FACTORS = (0.0, 0.5, 1.0, 1.5, 2.0)  # of the prior's spread, chosen on held-out rows
+MIN_SPREAD_ROWS = 100  # held-out rows of new SKUs needed to choose it and their scale (else 1)
+SCALES = (0.5, 2.0)  # the held-out rescaling of the mean stays within these
+SCALE_STEPS = 6  # secant steps that solve it where sold-out rows are imputed at it
+
+
+@dataclass(frozen=True)
+class SpreadFit:
+    """What the held-out rows say at one level spread: their log-likelihood, the scale of the
+    mean, the scale of a new SKU's mean and the size model."""
+
+    loglik: float
+    scale: float
+    new_sku_scale: float
+    dispersion: Dispersion
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The chosen share of the prior's spread for a new SKU's level, and its SpreadFit."""
+
+    spread_factor: float
+    fit: SpreadFit
+
+
+class HeldOutCalibration:
+    """The held-out rows: `design` of the size model, outcomes y, sold out `censored`; `new`:
+    rows of SKUs the model never saw, whose mean is rescaled apart when `rescale_new`; `ridge`
+    of the size model."""
+
+    def __init__(
+        self,
+        design: np.ndarray,
+        y: np.ndarray,
+        censored: np.ndarray,
+        new: np.ndarray,
+        rescale_new: bool,
+        ridge: float = 1.0,
+    ) -> None:
+        self.design, self.y, self.censored = design, y, censored
+        self.new, self.rescale_new, self.ridge = new, rescale_new, ridge
+
+    def fit(
+        self,
+        f: np.ndarray,
+        sd: np.ndarray,
+        solve: bool = False,
+        start: tuple[float, float] | None = None,
+    ) -> SpreadFit:
+        """The rows' fit where their log mean is f, uncertain by sd: one step from the model's
+        own mean, or with `solve` the scales at which the rescaled sum agrees with itself
+        (sold-out rows imputed at too low a mean make them too small), from `start`'s scales
+        when given (else one step)."""
+        design, y, cens = self.design, self.y, self.censored
+        mu0 = np.exp(f + 0.5 * sd**2)
+        apart = self.new if self.rescale_new else np.zeros(len(y), bool)
+
+        def rescaled(scale: float, new_scale: float) -> tuple[float, float]:
+            y_mean = y.copy()
+            if cens.any():  # the size is only needed to impute sold-out rows
+                mu = mu0 * np.where(apart, new_scale, scale)
+                size = Dispersion(self.ridge).fit(design, y, mu, cens, sd)
+                y_mean[cens] = likelihood.impute_mean_mixed(
+                    y[cens], mu[cens], size.size(design[cens]), sd[cens]
+                )
+            return _sum_ratio(y_mean, mu0, ~apart), _sum_ratio(y_mean, mu0, apart)
+
+        scale, new_scale = rescaled(1.0, 1.0) if start is None else start
+        if solve and cens[~apart].any():
+            # secant steps on log scale toward where the rescaled sum agrees with itself
+            x0, g0 = 0.0, np.log(scale)
+            x1 = np.log(scale)
+            for _ in range(SCALE_STEPS):
+                g1 = np.log(rescaled(np.exp(x1), new_scale)[0]) - x1
+                if abs(g1) < 1e-3 or g1 == g0:
+                    break
+                step = g1 * (x1 - x0) / (g1 - g0)
+                x0, g0 = x1, g1
+                x1 = float(np.clip(x1 - step, *np.log(SCALES)))
+            scale = float(np.exp(x1))
+        if solve and cens[apart].any():
+            # a new SKU's scale likewise, by fixed-point steps (its imputed demand rises with
+            # it, less than in proportion)
+            for _ in range(SCALE_STEPS):
+                prev, new_scale = new_scale, rescaled(scale, new_scale)[1]
+                new_scale = float(np.clip(new_scale, *SCALES))
+                if abs(np.log(new_scale / prev)) < 1e-3:
+                    break
+        mu = mu0 * np.where(apart, new_scale, scale)
+        disp = Dispersion(self.ridge).fit(design, y, mu, cens, sd)
+        ll = likelihood.loglik_mixed(y, mu, disp.size(design), cens, sd).sum()
+        return SpreadFit(float(ll), scale, new_scale, disp)
+
+    def calibrate(self, f: np.ndarray, unseen: np.ndarray, factors: Sequence[float]) -> Calibration:
+        """How much of the prior's spread `unseen` a new SKU's level really has (the features
+        tell part of it): the factor the held-out likelihood prefers, with its scales solved;
+        one factor: no choice."""
+        start = None  # the chosen factor's one-step scales, where factors were compared
+        best = 0
+        if len(factors) > 1:
+            fits = [self.fit(f, c * unseen) for c in factors]
+            best = int(np.argmax([fit.loglik for fit in fits]))
+            start = (fits[best].scale, fits[best].new_sku_scale)
+        chosen = self.fit(f, factors[best] * unseen, solve=True, start=start)
+        return Calibration(factors[best], chosen)
+
+
+def _sum_ratio(y: np.ndarray, mu: np.ndarray, rows: np.ndarray) -> float:
+    """sum(y) / sum(mu) on `rows`, within SCALES (1 on no rows)."""
+    if not rows.any():
+        return 1.0
+    return float(np.clip(y[rows].sum() / max(mu[rows].sum(), 1e-9), *SCALES))

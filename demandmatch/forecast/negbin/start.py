@@ -1,0 +1,277 @@
+"""The log-linear start the trees boost log mu from: offset terms (see offset_terms) and random
+effects, fitted by the censored negative binomial likelihood.
+
+A random effect is a group of rows sharing the values of some columns (a spec such as
+"merchant_id+sku_id"): a SKU's own popularity, its brand's, a streamer's pull, each past stream's
+own level (its hype). Levels are shrunk toward 0 by a normal prior, so that a level seen a few
+times counts a little and an unseen one sits at the average. The stream's effect is fitted so
+that the others are not confused with the hype of the streams they happened to be in, and left
+out of the start of new rows: an upcoming stream's is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import linalg as sparse_linalg
+
+from .likelihood import grad_hess, loglik
+from .offset_terms import OffsetTerms
+
+EVENT_EFFECT = "stream_id"  # a level per past stream: unknown for an upcoming one
+# a row whose SKU (or brand) level was never seen has its log mean uncertain by effect_sd per
+# unseen level: its demand is the NB mixed over that lognormal mean
+PRODUCT_EFFECTS = ("merchant_id+sku_id", "merchant_id+brand")
+
+Keys = dict[str, np.ndarray]  # random effect spec -> each row's level
+
+
+class RandomEffectsStart:
+    """Fits and evaluates the start: `terms` (fitted OffsetTerms) for the design, random effects
+    with prior spread `effect_sd` on the log scale. `copies`: rows per past outcome (one per
+    training lead), which scales the prior so that repeating an outcome does not make it count
+    more against the prior.
+
+    Fitted by the same censored likelihood as the trees, so that a rare effect such as a festival
+    starts where the data puts it on average instead of where the shrunken trees would leave it,
+    a row beyond the history's range follows the main effects' trend, and a SKU's or streamer's
+    level is read net of the hype of the streams it was seen in. `theta_`: the design's terms,
+    then one term per level of `levels_` (spec -> its levels)."""
+
+    def __init__(self, terms: OffsetTerms, effect_sd: float, copies: float = 1.0) -> None:
+        self.terms = terms
+        self.effect_sd = effect_sd
+        self.copies = copies
+
+    def fit_transform(
+        self,
+        X: pd.DataFrame,
+        keys: Keys,
+        y: np.ndarray,
+        censored: np.ndarray,
+        r: np.ndarray,
+        near: RandomEffectsStart | None = None,
+    ) -> np.ndarray:
+        """Fit on X's rows (their levels `keys`, outcomes y, sold out `censored`, NB sizes r)
+        and return their start but the stream's own level. `near`: a fit on similar rows, which
+        the solver starts from (a level it lacks at 0)."""
+        design = self.terms.design(X)
+        levels = {spec: pd.Index(pd.unique(k)) for spec, k in keys.items()}
+        effects = effect_matrix(levels, keys, len(X)) if levels else None
+        penalty = self.copies / self.effect_sd**2 if levels else None
+        start = None
+        if near is not None:
+            start = moved_to(near.theta_, near.levels_, design.shape[1], levels)
+        theta = fit_log_linear(design, y, r, censored, effects, penalty, start=start)
+        self.theta_, self.levels_ = theta, levels
+        return design @ theta[: design.shape[1]] + known_effects(effects, theta, levels)
+
+    def log_mean(self, X: pd.DataFrame, keys: Keys, trees: np.ndarray | None = None) -> np.ndarray:
+        """log mu of X's rows: `trees` (their boosted part; none: 0) plus the start."""
+        design = self.terms.design(X)
+        f = (np.zeros(len(X)) if trees is None else trees) + design @ self.theta_[: design.shape[1]]
+        if not self.levels_:
+            return f
+        effects = effect_matrix(self.levels_, keys, len(X))
+        return f + known_effects(effects, self.theta_, self.levels_)
+
+    def unseen_spread(self, keys: Keys, X: pd.DataFrame) -> np.ndarray:
+        """Log spread of each row's mean from its unseen SKU and brand levels: effect_sd per
+        unseen level on a SKU with no past stream (`cold_sku`, when present), else 0. A SKU
+        unseen by a fit on part of the rows may still have a history in its features."""
+        var = np.zeros(len(X))
+        for spec in PRODUCT_EFFECTS:
+            if spec in self.levels_:
+                var += self.effect_sd**2 * (self.levels_[spec].get_indexer(keys[spec]) < 0)
+        if "cold_sku" in X:
+            var *= flag(X, "cold_sku")
+        return np.sqrt(var)
+
+
+def effect_keys(X: pd.DataFrame, specs: Sequence[str], effect_sd: float) -> Keys:
+    """The level of every row, per random effect whose columns are present (none when effect_sd
+    is 0)."""
+    if effect_sd <= 0:
+        return {}
+    groups = [spec.split("+") for spec in specs]
+    return {
+        "+".join(cols): group_key(X, cols).to_numpy()
+        for cols in groups
+        if all(c in X for c in cols)
+    }
+
+
+def rows_of(keys: Keys, mask: np.ndarray) -> Keys:
+    return {spec: k[mask] for spec, k in keys.items()}
+
+
+def group_key(X: pd.DataFrame, cols: Sequence[str]) -> pd.Index:
+    """One string per row joining the values of `cols`."""
+    key = X[cols[0]].astype(str)
+    for c in cols[1:]:
+        key = key + "\x1f" + X[c].astype(str)
+    return pd.Index(key)
+
+
+def sku_key(X: pd.DataFrame) -> pd.Index:
+    return group_key(X, ["merchant_id", "sku_id"])
+
+
+def flag(X: pd.DataFrame, name: str) -> np.ndarray:
+    """A 0/1 column as booleans (all False when absent)."""
+    if name not in X:
+        return np.zeros(len(X), bool)
+    return X[name].to_numpy(dtype=float) > 0
+
+
+def effect_matrix(levels: dict[str, pd.Index], keys: Keys, n: int) -> sparse.csr_matrix:
+    """Rows x all levels, 1 where a row belongs to a level (unseen levels: no column)."""
+    blocks = []
+    for spec, idx in levels.items():
+        code = idx.get_indexer(keys[spec])
+        hit = code >= 0
+        blocks.append(
+            sparse.csr_matrix(
+                (np.ones(hit.sum()), (np.flatnonzero(hit), code[hit])), shape=(n, len(idx))
+            )
+        )
+    return sparse.hstack(blocks).tocsr() if blocks else sparse.csr_matrix((n, 0))
+
+
+def moved_to(
+    theta: np.ndarray, levels: dict[str, pd.Index], p: int, new_levels: dict[str, pd.Index]
+) -> np.ndarray:
+    """theta of a start (p design terms, then one term per level of `levels`) laid out for
+    `new_levels`: each level's term where it had one, else 0 (the prior's mean)."""
+    terms, at = {}, p
+    for spec, idx in levels.items():
+        terms[spec] = pd.Series(theta[at : at + len(idx)], index=idx)
+        at += len(idx)
+    out = [theta[:p]]
+    for spec, idx in new_levels.items():
+        old = terms.get(spec, pd.Series(dtype=float))
+        out.append(old.reindex(idx).fillna(0.0).to_numpy())
+    return np.concatenate(out)
+
+
+def known_effects(
+    effects: sparse.csr_matrix | None, theta: np.ndarray, levels: dict[str, pd.Index]
+) -> np.ndarray | float:
+    """The random effects' part of log mu (theta's tail) but the stream's own, which an
+    upcoming stream does not have: 0 without random effects."""
+    if effects is None:
+        return 0.0
+    b = theta[len(theta) - effects.shape[1] :].copy()
+    at = 0
+    for spec, idx in levels.items():
+        if spec == EVENT_EFFECT:
+            b[at : at + len(idx)] = 0.0
+        at += len(idx)
+    return effects @ b
+
+
+def fit_log_linear(
+    design: np.ndarray,
+    y: np.ndarray,
+    r: np.ndarray,
+    censored: np.ndarray,
+    effects: sparse.spmatrix | None = None,
+    effect_penalty: np.ndarray | float | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+    start: np.ndarray | None = None,
+) -> np.ndarray:
+    """theta of log mu = design @ theta[:p] (+ effects @ theta[p:]) by censored NB maximum
+    likelihood at sizes r (the first column is the intercept; it starts at log mean y, or all
+    of theta at `start`, a nearby solution).
+
+    `effects` (rows x levels, 0/1) are random effects, group levels such as one SKU or one
+    stream: their coefficients carry the ridge penalty 0.5 x effect_penalty x b^2 (a normal
+    prior of variance 1 / effect_penalty on the scale of the summed log-likelihood), so that a
+    level seen a few times is shrunk toward its group's mean, and an unseen one sits at it.
+
+    Damped Newton: the Hessian X' diag(h) X + penalty is sparse (a row touches its design
+    columns and one level per effect), each step solves it by conjugate gradients with a
+    diagonal preconditioner, and a backtracking line search keeps every step downhill. Stops
+    when the Newton decrement per row falls below `tol` (a handful of steps; a quasi-Newton
+    method needs hundreds over thousands of levels)."""
+    y = np.asarray(y, dtype=float)
+    r = np.broadcast_to(np.asarray(r, dtype=float), y.shape)
+    censored = np.asarray(censored, dtype=bool)
+    n = max(len(y), 1)
+    p = design.shape[1]
+    theta = np.zeros(p)
+    theta[0] = np.log(max(y.mean(), 1e-6))
+    if p == 1 and effects is None:
+        return theta
+    dense = np.asarray(design, dtype=float)
+    pen = np.zeros(p)
+    if effects is not None:
+        effects = sparse.csr_matrix(effects, dtype=float)
+        effects_t = effects.T.tocsr()
+        levels = np.broadcast_to(np.asarray(effect_penalty, dtype=float), (effects.shape[1],))
+        pen = np.append(pen, levels)
+        theta = np.append(theta, np.zeros(effects.shape[1]))
+    if start is not None:
+        theta = np.array(start, dtype=float)
+    ridge = pen + 1e-8 * n  # keeps a design column that is all zeros solvable
+
+    def log_mu(theta: np.ndarray) -> np.ndarray:
+        f = dense @ theta[:p]
+        return f if effects is None else f + effects @ theta[p:]
+
+    def gradient(g: np.ndarray) -> np.ndarray:
+        out = dense.T @ g
+        return out if effects is None else np.concatenate([out, effects_t @ g])
+
+    def hessian(h: np.ndarray) -> sparse.csr_matrix:
+        """X' diag(h) X + ridge, block by block: the design's columns are dense (a dense
+        product), the effects' one level per row sparse (a sparse product)."""
+        weighted = dense * h[:, None]
+        top = dense.T @ weighted
+        if effects is None:
+            return sparse.csr_matrix(top + np.diag(ridge))
+        cross = sparse.csr_matrix(effects_t @ weighted)  # levels x design columns
+        inner = effects_t @ sparse.diags(h) @ effects
+        hess = sparse.bmat([[sparse.csr_matrix(top), cross.T], [cross, inner]], format="csr")
+        return (hess + sparse.diags(ridge)).tocsr()
+
+    def value(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        f = np.clip(log_mu(theta), -30.0, 30.0)
+        v = -loglik(y, np.exp(f), r, censored).sum() + 0.5 * np.sum(pen * theta**2)
+        return float(v), f
+
+    initial = theta
+    current, f = value(theta)
+    first = None  # the starting gradient's norm
+    for _ in range(max_iter):
+        g, h = grad_hess(f, y, r, censored)
+        grad = gradient(g) + pen * theta
+        hess = hessian(h)
+        precond = sparse.diags(1.0 / hess.diagonal())
+        # inexact Newton: solved loosely far from the optimum, where the quadratic model is
+        # rough anyway, and ever more tightly as the gradient shrinks (a forcing term in
+        # proportion to it keeps the convergence fast)
+        norm = float(np.linalg.norm(grad))
+        first = norm if first is None else first
+        rtol = float(np.clip(norm / max(first, 1e-300), 1e-10, 0.1))
+        step, _ = sparse_linalg.cg(hess, -grad, rtol=rtol, maxiter=1000, M=precond)
+        decrement = -float(grad @ step)
+        if not np.isfinite(decrement) or decrement <= 0:
+            break
+        t = 1.0
+        while True:
+            trial = theta + t * step
+            v, f_trial = value(trial)
+            if v <= current - 1e-4 * t * decrement or t < 1e-10:
+                break
+            t *= 0.5
+        if not np.isfinite(v) or v > current:
+            break
+        theta, current, f = trial, v, f_trial
+        if decrement / n < tol:
+            break
+    return theta if np.isfinite(theta).all() else initial

@@ -1,0 +1,56 @@
+"""The rows a forecast reads: which stream items are past (learned from) and which upcoming, the
+time a forecast is made by default, and each past row once per training lead."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from demandmatch.data.tables import Tables
+
+
+def to_utc(ts: pd.Timestamp | str, timezone: str) -> pd.Timestamp:
+    ts = pd.Timestamp(ts)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(timezone)
+    return ts.tz_convert("UTC")
+
+
+def default_as_of(tables: Tables) -> pd.Timestamp:
+    """The earliest start of a stream whose outcome columns are all blank."""
+    items = tables.stream_items
+    outcome = ["units_sold", "units_returned", "stock_allocated"]
+    blank = items[outcome].isna().all(axis=1).groupby(items["stream_id"]).all()
+    upcoming = tables.streams[tables.streams["stream_id"].map(blank).fillna(False).astype(bool)]
+    if upcoming.empty:
+        raise ValueError(
+            "every stream has outcomes, so there is nothing upcoming to plan; give --as-of"
+        )
+    return upcoming["start_time"].min()
+
+
+def split_rows(
+    lineup: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(past rows the model learns from, upcoming rows to forecast)."""
+    end = as_of + pd.Timedelta(days=horizon_days)
+    upcoming = lineup[(lineup["start_time"] >= as_of) & (lineup["start_time"] < end)]
+    past = lineup[lineup["units_sold"].notna() & (lineup["end_time"] <= as_of)]
+    return past, upcoming
+
+
+def training_rows(past: pd.DataFrame, leads_hours: Sequence[float]) -> pd.DataFrame:
+    """Each past row once per lead, with `cutoff` = start - lead."""
+    parts = [
+        past.assign(cutoff=past["start_time"] - pd.Timedelta(hours=float(h)))
+        for h in sorted(set(leads_hours))
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def sold_out(rows: pd.DataFrame) -> np.ndarray:
+    """Rows whose sales hit the stock they were given: demand was at least units_sold."""
+    stock = rows["stock_allocated"]
+    return (stock.notna() & (rows["units_sold"] >= stock)).to_numpy(dtype=bool)

@@ -1,0 +1,62 @@
+"""Held-out calibration: the scale of the mean (sold-out rows imputed at the rescaled mean), a
+new SKU's scale apart, and the share of the prior's spread a new SKU's level really has."""
+
+import numpy as np
+import pytest
+
+from demandmatch.forecast.calibration import SCALES, HeldOutCalibration
+
+
+def test_the_mean_scale_imputes_sold_out_rows_at_the_rescaled_mean():
+    # held-out demand is 1.3 x what the model says, and most big rows sold out: imputing their
+    # demand at the model's own (low) mean finds too small a scale; solved where the imputed
+    # demand agrees with the rescaled mean, the scale is the true 1.3 and the size the true 3
+    rng = np.random.default_rng(15)
+    n = 40000
+    f = rng.normal(2.0, 0.8, n)
+    mu = 1.3 * np.exp(f)
+    d = rng.negative_binomial(3.0, 3.0 / (3.0 + mu)).astype(float)
+    stock = np.floor(np.exp(f) * rng.uniform(0.6, 1.5, n))
+    cens = d >= stock
+    y = np.where(cens, stock, d)
+    assert cens.mean() > 0.4
+    one, none = np.ones((n, 1)), np.zeros(n)
+    held_out = HeldOutCalibration(one, y, cens, new=none > 0, rescale_new=False)
+    step = held_out.fit(f, none).scale
+    solved = held_out.fit(f, none, solve=True)
+    assert step < 1.15
+    assert solved.scale == pytest.approx(1.3, rel=0.02)
+    assert solved.dispersion.size(one[:1])[0] == pytest.approx(3.0, rel=0.05)
+
+
+def test_new_skus_get_their_own_scale_only_when_rescaled_apart():
+    # no sold-out rows: each scale is the held-out demand's sum over the model's, exactly
+    f = np.log(np.array([2.0, 4.0, 6.0, 8.0]))
+    y = np.array([3.0, 5.0, 12.0, 16.0])
+    new = np.array([False, False, True, True])
+    sd, one, cens = np.zeros(4), np.ones((4, 1)), np.zeros(4, bool)
+    apart = HeldOutCalibration(one, y, cens, new, rescale_new=True).fit(f, sd)
+    assert (apart.scale, apart.new_sku_scale) == pytest.approx((8 / 6, 28 / 14))
+    together = HeldOutCalibration(one, y, cens, new, rescale_new=False).fit(f, sd)
+    assert (together.scale, together.new_sku_scale) == pytest.approx((36 / 20, 1.0))
+    # a scale stays within its bounds however far off the model is
+    low = HeldOutCalibration(one, y * 10, cens, new, rescale_new=False).fit(f, sd)
+    assert low.scale == SCALES[1]
+
+
+@pytest.mark.parametrize("level_sd, lo, hi", [(0.0, 0.0, 0.5), (1.0, 1.5, 2.0)])
+def test_calibrate_chooses_how_much_of_the_prior_spread_a_new_level_has(level_sd, lo, hi):
+    # new SKUs' levels spread level_sd around the model's mean; the prior says 0.5: the held-out
+    # likelihood prefers about level_sd / 0.5 of it
+    rng = np.random.default_rng(3)
+    n = 6000
+    f = rng.normal(1.5, 0.5, n)
+    level = f + level_sd * rng.normal(size=n) - 0.5 * level_sd**2
+    y = rng.negative_binomial(5.0, 5.0 / (5.0 + np.exp(level))).astype(float)
+    new = np.ones(n, bool)
+    held_out = HeldOutCalibration(np.ones((n, 1)), y, np.zeros(n, bool), new, rescale_new=True)
+    chosen = held_out.calibrate(f, np.full(n, 0.5), (0.0, 0.5, 1.0, 1.5, 2.0))
+    assert lo <= chosen.spread_factor <= hi
+    assert chosen.fit.dispersion.size(np.ones((1, 1)))[0] == pytest.approx(5.0, rel=0.25)
+    # one factor: no choice
+    assert held_out.calibrate(f, np.full(n, 0.5), (1.0,)).spread_factor == 1.0
