@@ -38,7 +38,7 @@ from demandmatch.distributions import (
     survival_negbin_mixed,
 )
 from demandmatch.evaluation import expected_pinball_negbin, pit_coverage_expected
-from demandmatch.outcomes import expected_outcomes
+from demandmatch.optimise import expected_outcomes
 from demandmatch.pipeline import DemandForecast, forecast_demand, optimiser_inputs, plan_stock
 from demandmatch.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
 from demandmatch.simulate import HYPE_SD, POP_SD, load_truth, simulate_world, write_world
@@ -164,7 +164,8 @@ def naive_plan(fc: DemandForecast, tables, skus: pd.DataFrame, merchants: pd.Dat
     packs = np.ceil(need / s["case_pack"].to_numpy())
     order = packs * s["case_pack"].to_numpy()
     order = np.where((order > 0) & (order < s["moq"].to_numpy()), s["moq"].to_numpy(), order)
-    order = np.where(s["orderable"].to_numpy(), order, 0)
+    last = up.groupby(["merchant_id", "sku_id"])["start_time"].max().reindex(s.index)
+    order = np.where((s["order_arrives_at"] <= last).to_numpy(), order, 0)  # reaches a stream
     # scale down to each merchant's budget
     spend = order * s["unit_cost"].to_numpy()
     budget = s.index.get_level_values(0).map(merchants.set_index("merchant_id")["budget"])
