@@ -58,7 +58,6 @@ __all__ = [
     "plan_inputs",
     "require_columns",
     "score_plan",
-    "sku_streams",
 ]
 
 OUTCOME_COLUMNS: tuple[str, ...] = tuple(c for c in PLAN_COLUMNS if c != "flags")
@@ -199,21 +198,12 @@ def _naive(t: pd.Series) -> np.ndarray:
     return t.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
 
 
-def sku_streams(
-    items: pd.DataFrame,
-    skus: pd.DataFrame,
-    survival: Sequence[np.ndarray],
-    groups: list[np.ndarray],
-) -> list[SkuStreams]:
-    """Per skus row, its streams with each batch's salvage value and sellable streams (see
-    _batch_rows for the expiry and arrival columns)."""
-    return _streams(items, skus, survival, groups, _owner(groups, len(items)))[0]
-
-
 def _owner(groups: list[np.ndarray], n_items: int) -> np.ndarray:
+    """The skus row of each items row."""
     owner = np.zeros(n_items, dtype=np.int64)
-    for i, g in enumerate(groups):
-        owner[g] = i
+    if groups:
+        sizes = [g.size for g in groups]
+        owner[np.concatenate(groups)] = np.repeat(np.arange(len(groups)), sizes)
     return owner
 
 
@@ -263,7 +253,7 @@ def plan_inputs(
     start = _timestamps(items, "start_time").reset_index(drop=True)
     reaches = start[sellable[1]].groupby(owner[sellable[1]]).min()
     reaches = pd.DatetimeIndex(reaches.reindex(range(len(skus))))
-    return PlanInputs(items, skus, surv, groups, streams, sellable, reaches)
+    return PlanInputs(items, skus, surv, groups, owner, streams, sellable, reaches)
 
 
 def _aligned(values: pd.Series, frame: pd.DataFrame, keys: list[str], what: str) -> np.ndarray:

@@ -113,7 +113,7 @@ class SkuStreams:
         """Per stream: only stock on hand can be sold there."""
         return self.sellable[0] & ~self.sellable[1]
 
-    @property
+    @cached_property
     def reached(self) -> bool:
         """An order placed now arrives before at least one of the streams."""
         return self.arrived is None or bool(self.arrived.any())

@@ -32,7 +32,8 @@ class PlanInputs:
 
     `items` has one row per upcoming lineup entry and `skus` one per (merchant_id, sku_id), read
     by position. `survival[r]` is P(D >= u), u = 1.., of items row r; `groups[i]` are skus row
-    i's items rows in stream order and `streams[i]` its streams as the stock model sees them
+    i's items rows in stream order, `owner[r]` the skus row of items row r, and `streams[i]`
+    skus row i's streams as the stock model sees them
     (each batch's salvage value and the streams it can be sold in, the order's arrival
     included); `sellable[b][r]` says whether units of batch b (0 on hand, 1 ordered) can be
     sold in items row r. `order_reaches_from[i]` is the start of the first stream an order of
@@ -43,17 +44,10 @@ class PlanInputs:
     skus: pd.DataFrame
     survival: list[np.ndarray]
     groups: list[np.ndarray]
+    owner: np.ndarray
     streams: list[SkuStreams]
     sellable: tuple[np.ndarray, np.ndarray]
-    order_reaches_from: np.ndarray
-
-    @cached_property
-    def owner(self) -> np.ndarray:
-        """The skus row of each items row."""
-        out = np.zeros(len(self.items), dtype=np.int64)
-        for i, g in enumerate(self.groups):
-            out[g] = i
-        return out
+    order_reaches_from: pd.DatetimeIndex
 
     @cached_property
     def order(self) -> np.ndarray:
