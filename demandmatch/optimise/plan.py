@@ -134,12 +134,12 @@ def plan_orders(
     can be sold in, NaT when none can). The allocation has one row per items row:
     ALLOCATION_COLUMNS, then how many of its units come from stock on hand (from_on_hand) and
     from the order (from_order); a stream before the order's arrival gets none of the order.
-    A merchant whose stock on hand already exceeds its
-    capacity orders nothing (capacity shadow price NaN). A SKU with a service level orders at
-    least what its fill rate needs; if the merchant's limits cannot pay for all of them, its
-    service levels are set aside (service_levels_met False). A SKU whose salvage value is at
-    or above its cost is not bought beyond what its streams could sell. Raises ValueError on
-    bad input and OptimiserError when the solver fails.
+    A merchant whose stock on hand already exceeds its capacity orders nothing (capacity shadow
+    price NaN). A SKU with a service level orders at least what its fill rate needs; if the
+    merchant's limits cannot pay for all of them, its service levels are set aside
+    (service_levels_met False). A SKU whose salvage value is at or above its cost is not bought
+    beyond what its streams could sell. Raises ValueError on bad input (also the v1 column
+    `orderable`) and OptimiserError when the solver fails.
     """
     start = time.perf_counter()
     deadline = start + settings.time_limit_s
@@ -263,6 +263,11 @@ def _validate(items: pd.DataFrame, skus: pd.DataFrame, merchants: pd.DataFrame) 
     require_columns(items, "items", ITEM_COLUMNS)
     require_columns(skus, "skus", (*SKU_COLUMNS, "case_pack", "moq"))
     require_columns(merchants, "merchants", ("merchant_id",))
+    if "orderable" in skus.columns:  # the v1 rule, which ordered nothing for a late SKU
+        raise ValueError(
+            "skus column 'orderable' is no longer read: give order_arrives_at, when an order "
+            "placed now arrives (it serves the streams that start at or after it)"
+        )
     checks = [
         (items, "items", "live_price", lambda x: np.isfinite(x) & (x > 0)),
         (items, "items", "return_rate", lambda x: (x >= 0) & (x <= 1)),

@@ -238,6 +238,13 @@ def test_items_without_a_sku_row_are_rejected() -> None:
         run(inst)
 
 
+def test_the_old_orderable_column_is_a_clear_error() -> None:
+    inst = newsvendor()
+    inst.skus["orderable"] = False
+    with pytest.raises(ValueError, match="order_arrives_at"):
+        run(inst)
+
+
 def test_an_arrival_needs_stream_start_times() -> None:
     inst = newsvendor(arrives=1.0)
     inst.items = inst.items.drop(columns="start_time")
