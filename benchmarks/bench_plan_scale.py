@@ -2,8 +2,9 @@
 
 Each instance: SKUs of several merchants, 5 upcoming streams per SKU, negative-binomial demand
 (exact survival functions), case packs, MOQs, returns, salvage, stock on hand, some perishables
-and late lead times; budget and space bind for one merchant in four, the budget alone for two
-more, neither for the fourth.
+and lead times of 0-2 days (an order that lands after a SKU's first stream still serves the
+later ones) or, for 3%, 30 days (no stream reachable); budget and space bind for one merchant in
+four, the budget alone for two more, neither for the fourth.
 Each size runs in its own process so that its peak memory is its own. Printed per size: the
 plan's solve time and peak memory (above the process after building the instance), the plan's
 objective, the solver's own bound and the gap to the LP relaxation's bound, solved with GLOP in
@@ -86,8 +87,7 @@ def instance(n_skus: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Dat
         np.argsort(rng.random((n_skus, n_slots)), axis=1)[:, :STREAMS_PER_SKU], axis=1
     ).ravel()
     k = np.repeat(np.arange(n_skus), STREAMS_PER_SKU)
-    first = AS_OF + pd.to_timedelta(slot[::STREAMS_PER_SKU] * 2 + 12, unit="h")
-    skus["orderable"] = AS_OF + pd.to_timedelta(lead, unit="D") <= first
+    skus["order_arrives_at"] = AS_OF + pd.to_timedelta(lead, unit="D")
     items = pd.DataFrame(
         {
             "stream_id": [f"M{m:03d}-S{s:03d}" for m, s in zip(merchant[k], slot, strict=True)],
@@ -137,10 +137,14 @@ def run_size(n_skus: int, seed: int) -> dict[str, float]:
     lp = lp_bound(items, skus, merchants, survival)
     st = result.stats
     binds = result.shadow_prices
+    start = items.groupby("sku_id", sort=False)["start_time"].agg(["min", "max"])
+    arrives = skus.set_index("sku_id")["order_arrives_at"].reindex(start.index)
     return {
         "skus": n_skus,
         "items": len(items),
         "merchants": len(merchants),
+        "orders land mid-way": int(((arrives > start["min"]) & (arrives <= start["max"])).sum()),
+        "orders reach no stream": int((arrives > start["max"]).sum()),
         "budget binds": int(binds["budget_binds"].sum()),
         "space binds": int(binds["capacity_binds"].sum()),
         "instance s": build_s,

@@ -51,10 +51,11 @@ def optimiser_inputs(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(items, skus, merchants) as the optimiser takes them.
 
-    An order arrives at as_of + lead_time_days (orderable when that is before the SKU's first
-    upcoming stream) and a perishable unit expires shelf_life_days after it arrives; stock on
-    hand is taken as arrived at as_of (its age is unknown). Leftovers are valued at salvage at
-    the end of the horizon. min_fill_rate comes from `service_levels` (sku, category, default).
+    An order arrives at as_of + lead_time_days (order_arrives_at: it can be sold in the streams
+    that start at or after that) and a perishable unit expires shelf_life_days after it
+    arrives; stock on hand is taken as arrived at as_of (its age is unknown). Leftovers are
+    valued at salvage at the end of the horizon. min_fill_rate comes from `service_levels`
+    (sku, category, default).
     """
     up = forecast.lineup
     items = up[["stream_id", "sku_id", "merchant_id", "start_time", "live_price"]].assign(
@@ -63,7 +64,7 @@ def optimiser_inputs(
     first = up.groupby(["merchant_id", "sku_id"])["start_time"].min().rename("first_start")
     skus = tables.catalog.merge(first.reset_index(), on=["merchant_id", "sku_id"])
     arrival = forecast.as_of + pd.to_timedelta(skus["lead_time_days"], unit="D")
-    skus["orderable"] = arrival <= skus["first_start"]
+    skus["order_arrives_at"] = arrival
     shelf = pd.to_timedelta(pd.to_numeric(skus["shelf_life_days"]), unit="D")
     skus["on_hand_expires_at"] = forecast.as_of + shelf
     skus["order_expires_at"] = arrival + shelf
@@ -77,7 +78,7 @@ def optimiser_inputs(
         .astype(float)
     )
     cols = ["merchant_id", "sku_id", "unit_cost", "salvage_value", "on_hand", "case_pack", "moq"]
-    extra = ["unit_volume_l", "shelf_life_days", "lead_time_days", "orderable", "category"]
+    extra = ["unit_volume_l", "shelf_life_days", "lead_time_days", "order_arrives_at", "category"]
     expiry = ["on_hand_expires_at", "order_expires_at", "salvage_at", "min_fill_rate"]
     skus = skus[cols + extra + expiry]
     merchants = tables.merchants[["merchant_id", "budget", "capacity_l"]]

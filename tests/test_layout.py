@@ -29,8 +29,6 @@ LAYERS = {
     "demandmatch.forecast": 2.4,
     "demandmatch.config": 3,
     "demandmatch.forecast.stages": 4,
-    "demandmatch.stock": 4.8,  # the optimiser's stock and outcome model, below it
-    "demandmatch.outcomes": 4.9,
     "demandmatch.optimise": 5,
     "demandmatch.evaluation": 6,
     "demandmatch.report": 7,

@@ -8,7 +8,7 @@ import pandas as pd
 
 from demandmatch.data.tables import Tables
 from demandmatch.forecast.stages import DemandForecast
-from demandmatch.outcomes import expected_outcomes
+from demandmatch.optimise import expected_outcomes
 
 
 def naive_plan(
@@ -35,7 +35,9 @@ def naive_plan(
     packs = np.ceil(need / s["case_pack"].to_numpy())
     order = packs * s["case_pack"].to_numpy()
     order = np.where((order > 0) & (order < s["moq"].to_numpy()), s["moq"].to_numpy(), order)
-    order = np.where(s["orderable"].to_numpy(), order, 0)
+    # the naive merchant orders only when the order arrives before the SKU's first stream
+    first = up.groupby(["merchant_id", "sku_id"])["start_time"].min().reindex(s.index)
+    order = np.where((s["order_arrives_at"] <= first).to_numpy(), order, 0)
     # scale down to each merchant's budget
     spend = order * s["unit_cost"].to_numpy()
     budget = s.index.get_level_values(0).map(merchants.set_index("merchant_id")["budget"])

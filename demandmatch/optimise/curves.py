@@ -1,10 +1,11 @@
 """Per-SKU order-profit curves: expected profit as a function of the case packs ordered.
 
-Built from demandmatch.outcomes' stock model, so shelf life, returns, salvage and the pooled
-stock of a SKU's streams are in them. The profit of n packs is concave in n from the first
-order on (ordered units are placed one at a time, each where it adds the most), which is what
-the Lagrangian and the MIP rely on. A service level (minimum fill rate) turns into a fewest
-number of packs; fill rate is measured at the profit-best split of the stock.
+Built from demandmatch.optimise.outcomes' stock model, so the order's arrival, shelf life,
+returns, salvage and the pooled stock of a SKU's streams are in them. The profit of n packs is
+concave in n from the first order on (ordered units are placed one at a time, each where it
+adds the most), which is what the Lagrangian and the MIP rely on. A service level (minimum fill
+rate) turns into a fewest number of packs; fill rate is measured at the profit-best split of
+the stock.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from demandmatch.optimise.ranking import Ranked, rank_units
-from demandmatch.stock import SkuStreams, StockCurve, stock_curve
+from demandmatch.optimise.ranking import Keep, Ranked, rank_units
+from demandmatch.optimise.stock import SkuStreams, StockCurve, stock_curve
+from demandmatch.optimise.types import PlanInputs
 
 TOL = 1e-9
 
@@ -108,7 +110,7 @@ class SkuCurve:
 
     def packs_for_fill(self, target: float) -> int | None:
         """Fewest packs whose fill rate reaches `target` (0 when stock on hand does), or None
-        when no order can (streams the stock cannot reach in time or before it expires)."""
+        when no order can (streams an order arrives too late for or its units expire before)."""
         need = target * self.stock.demand - self.stock.sales_head
         if need <= TOL * max(1.0, self.stock.demand):
             return 0
@@ -126,9 +128,20 @@ class SkuCurve:
 
 
 def unexpired(st: SkuStreams, salvage: float) -> SkuStreams:
-    """The same streams as if the SKU kept: every stream reachable, leftovers worth salvage."""
+    """The same streams as if the SKU kept: stock on hand reaches every stream, an order every
+    stream after its arrival, and leftovers are worth salvage."""
     every = np.ones(len(st.price), dtype=bool)
-    return SkuStreams(st.price, st.rate, st.survival, (salvage, salvage), (every, every))
+    arrived = every if st.arrived is None else st.arrived
+    return SkuStreams(
+        st.price, st.rate, st.survival, (salvage, salvage), (every, arrived), st.arrived
+    )
+
+
+def expires(st: SkuStreams, salvage: float) -> bool:
+    """Shelf life cuts the SKU: a leftover loses its salvage value, or a unit expires before a
+    stream it could otherwise be sold in."""
+    arrived = True if st.arrived is None else st.arrived
+    return st.salvage[1] < salvage or bool((~st.sellable[1] & arrived).any())
 
 
 def column(frame: pd.DataFrame, name: str, default: object) -> np.ndarray:
@@ -158,45 +171,27 @@ def make_curve(row: dict, st: SkuStreams, stock: StockCurve | None = None) -> Sk
 
 
 def build_curves(
-    items: pd.DataFrame,
-    skus: pd.DataFrame,
-    survival: list[np.ndarray],
-    groups: list[np.ndarray],
-    streams: list[SkuStreams],
-    full: np.ndarray,
-    demand: np.ndarray,
+    inputs: PlanInputs, full: np.ndarray, demand: np.ndarray
 ) -> tuple[list[SkuCurve], Ranked]:
     """Per skus row, its order-profit curve (`full` where a service level needs all of it),
-    and the ranked units of the one-batch SKUs (for their allocation).
+    and the ranked units of the pooled SKUs (for their allocation).
 
     Unless full, a curve stops one pack past the last unit that earns its cost (and past the
     MOQ's pack count): no plan orders beyond.
     """
+    skus, streams, on_hand = inputs.skus, inputs.streams, inputs.on_hand
     cp = skus["case_pack"].to_numpy(dtype=np.int64)
-    on_hand = skus["on_hand"].to_numpy(dtype=np.int64)
     cost = skus["unit_cost"].to_numpy(dtype=float)
     n_min = -(-skus["moq"].to_numpy(dtype=np.int64) // cp)
-    floor = cost - np.array([st.salvage[1] for st in streams], dtype=float)
-    single = np.array([n0 == 0 or st.one_batch for n0, st in zip(on_hand, streams, strict=True)])
-    ranked = rank_units(
-        items["live_price"].to_numpy(dtype=float),
-        items["return_rate"].to_numpy(dtype=float),
-        survival,
-        groups,
-        streams,
-        on_hand,
-        floor,
-        (n_min + 1) * cp,
-        cp,
-        full,
-        single,
-    )
+    floor = cost - inputs.salvage[1]
+    pooled = inputs.pooled
+    ranked = rank_units(inputs, Keep(floor, (n_min + 1) * cp, cp, full), pooled)
     rows = skus[["case_pack", "moq", "unit_cost", "on_hand", "salvage_value"]].assign(
         unit_volume_l=column(skus, "unit_volume_l", np.nan).astype(float)
     )
     out = []
     for i, (row, st) in enumerate(zip(rows.to_dict("records"), streams, strict=True)):
-        if single[i]:
+        if pooled[i]:
             units = ranked.units(i)
             value, sales = ranked.value[units], ranked.sales[units]
             n0 = min(int(on_hand[i]), value.size)

@@ -13,36 +13,38 @@ import pandas as pd
 from ortools.linear_solver import pywraplp
 
 from demandmatch.data.schema import ALLOCATION_COLUMNS, PLAN_COLUMNS
+from demandmatch.optimise import flags as F
 from demandmatch.optimise.curves import (
     TOL,
     SkuCurve,
     build_curves,
     column,
+    expires,
     make_curve,
     unexpired,
 )
 from demandmatch.optimise.menu import Limits, eps
 from demandmatch.optimise.merchant import MerchantPlan, plan_merchant
+from demandmatch.optimise.outcomes import (
+    ITEM_COLUMNS,
+    SKU_COLUMNS,
+    expected_min,
+    plan_inputs,
+    require_columns,
+    score_plan,
+)
 from demandmatch.optimise.ranking import Ranked
+from demandmatch.optimise.stock import place_stock
 from demandmatch.optimise.types import (
+    ALLOCATION_EXTRA_COLUMNS,
+    PLAN_EXTRA_COLUMNS,
     SHADOW_COLUMNS,
     STATUS_RANK,
     OptimiserError,
     OptimiserSettings,
+    PlanInputs,
     PlanResult,
     SolveStats,
-)
-from demandmatch.outcomes import (
-    ITEM_COLUMNS,
-    SKU_COLUMNS,
-    SkuStreams,
-    check_survival,
-    expected_min,
-    item_groups,
-    place_stock,
-    require_columns,
-    score_plan,
-    sku_streams,
 )
 
 
@@ -52,7 +54,7 @@ class MerchantProblem:
 
     merchant_id: str
     rows: np.ndarray  # its skus positions
-    curves: dict[int, SkuCurve]  # the SKUs that can be ordered in time
+    curves: dict[int, SkuCurve]  # the SKUs an order can reach (arrives before a stream)
     limits: Limits  # budget, and space left after the stock on hand
     required: dict[int, int]  # fewest packs for a service level, per skus position
     over_capacity: bool  # stock on hand already exceeds the space: nothing can be ordered
@@ -60,12 +62,9 @@ class MerchantProblem:
 
 @dataclass(frozen=True)
 class Problem:
-    survival: list[np.ndarray]  # checked, per items row
-    groups: list[np.ndarray]  # items rows per skus row, in stream order
-    streams: list[SkuStreams]
+    inputs: PlanInputs
     curves: list[SkuCurve]
-    ranked: Ranked  # the one-batch SKUs' units, for their allocation
-    orderable: np.ndarray
+    ranked: Ranked  # the pooled SKUs' units, for their allocation
     target: np.ndarray  # min fill rate per skus row, NaN = none
     unreachable: np.ndarray  # a target no order can reach (lead time, shelf life)
     merchants: list[MerchantProblem]
@@ -80,16 +79,13 @@ def build_problem(
     """Validate the inputs (ValueError naming the frame, row and column of the first bad one)
     and split them into per-merchant problems. `items` and `skus` must have a RangeIndex."""
     _validate(items, skus, merchants)
-    survival = check_survival(survival, len(items))
-    groups = item_groups(items, skus)
-    streams = sku_streams(items, skus, survival, groups)
-    per_item_demand = expected_min(survival, [None])[0]
-    orderable = column(skus, "orderable", True).astype(bool)
+    inputs = plan_inputs(items, skus, survival)
+    per_item_demand = expected_min(inputs.survival, [None])[0]
+    reached = inputs.reached
     target = pd.to_numeric(pd.Series(column(skus, "min_fill_rate", np.nan))).to_numpy(float)
-    owner = np.repeat(np.arange(len(groups)), [g.size for g in groups])
-    order = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
-    demand = np.bincount(owner, weights=per_item_demand[order], minlength=len(skus))
-    curves, ranked = build_curves(items, skus, survival, groups, streams, ~np.isnan(target), demand)
+    order = inputs.order  # in stream order, as the curves add them up
+    demand = np.bincount(inputs.owner[order], weights=per_item_demand[order], minlength=len(skus))
+    curves, ranked = build_curves(inputs, ~np.isnan(target), demand)
     limits_of = _merchant_limits(merchants)
     ids = skus["merchant_id"].astype(str).to_numpy()
     unreachable = np.zeros(len(skus), dtype=bool)
@@ -104,14 +100,14 @@ def build_problem(
             if np.isnan(target[p]):
                 continue
             packs = curves[p].packs_for_fill(float(target[p]))
-            if packs is None or (packs > 0 and not orderable[p]):
+            if packs is None or (packs > 0 and not reached[p]):
                 unreachable[p] = True
             elif packs > 0:
                 required[int(p)] = packs
-        mine = {} if over else {int(p): curves[p] for p in rows if orderable[p]}
+        mine = {} if over else {int(p): curves[p] for p in rows if reached[p]}
         limits = Limits(budget, capacity - held)
         out.append(MerchantProblem(m, rows, mine, limits, {} if over else required, over))
-    return Problem(survival, groups, streams, curves, ranked, orderable, target, unreachable, out)
+    return Problem(inputs, curves, ranked, target, unreachable, out)
 
 
 def plan_orders(
@@ -126,21 +122,24 @@ def plan_orders(
     `items`: one row per upcoming lineup entry (stream_id, sku_id, merchant_id, start_time,
     live_price, return_rate); `survival[r]` is P(D >= u), u = 1.., for items row r. `skus`: one
     row per (merchant_id, sku_id) in items with unit_cost, salvage_value, on_hand, case_pack,
-    moq, and optionally unit_volume_l (NaN = 0 litres), orderable (default True: the order
-    arrives before the first stream), the expiry columns of demandmatch.outcomes
-    (on_hand_expires_at, order_expires_at, salvage_at) and min_fill_rate (a service level,
-    NaN = none). `merchants`: merchant_id, budget and capacity_l (NaN or absent = no limit).
+    moq, and optionally unit_volume_l (NaN = 0 litres), order_arrives_at (when an order placed
+    now arrives: it can be sold in the streams that start at or after it, the earlier ones sell
+    from stock on hand only; NaT or absent = before every stream), the expiry columns of
+    demandmatch.optimise.outcomes (on_hand_expires_at, order_expires_at, salvage_at) and
+    min_fill_rate (a service level, NaN = none). `merchants`: merchant_id, budget and capacity_l
+    (NaN or absent = no limit).
 
-    The plan has one row per skus row, its flags joined by ";": why nothing is ordered
-    (lead_time, shelf_life, no_margin, moq_exceeds_demand), budget_binds / capacity_binds (would
-    order more without that limit), capacity_exceeded, service_level (ordered beyond the
-    profit-best quantity for the fill rate), service_unreachable, service_infeasible. The
-    allocation has one row per items row. A merchant whose stock on hand already exceeds its
-    capacity orders nothing (capacity shadow price NaN). A SKU with a service level orders at
-    least what its fill rate needs; if the merchant's limits cannot pay for all of them, its
-    service levels are set aside (service_levels_met False). A SKU whose salvage value is at
-    or above its cost is not bought beyond what its streams could sell. Raises ValueError on
-    bad input and OptimiserError when the solver fails.
+    The plan has one row per skus row: PLAN_COLUMNS, its flags joined by ";" (see
+    demandmatch.optimise.flags), then order_reaches_from (the start of the first stream an order
+    can be sold in, NaT when none can). The allocation has one row per items row:
+    ALLOCATION_COLUMNS, then how many of its units come from stock on hand (from_on_hand) and
+    from the order (from_order); a stream before the order's arrival gets none of the order.
+    A merchant whose stock on hand already exceeds its capacity orders nothing (capacity shadow
+    price NaN). A SKU with a service level orders at least what its fill rate needs; if the
+    merchant's limits cannot pay for all of them, its service levels are set aside
+    (service_levels_met False). A SKU whose salvage value is at or above its cost is not bought
+    beyond what its streams could sell. Raises ValueError on bad input (also the v1 column
+    `orderable`) and OptimiserError when the solver fails.
     """
     start = time.perf_counter()
     deadline = start + settings.time_limit_s
@@ -157,7 +156,7 @@ def plan_orders(
     for mp in problem.merchants:
         if mp.over_capacity:
             for p in mp.rows:
-                marks[p].append("capacity_exceeded")
+                marks[p].append(F.CAPACITY_EXCEEDED)
             shadow.append((mp.merchant_id, False, 0.0, True, math.nan, True))
             continue
         plan = plan_merchant(mp.curves, mp.limits, mp.required, settings, deadline)
@@ -166,11 +165,11 @@ def plan_orders(
             packs[p] = k
         for p in mp.rows:
             if p in plan.budget_short:
-                marks[p].append("budget_binds")
+                marks[p].append(F.BUDGET_BINDS)
             if p in plan.capacity_short:
-                marks[p].append("capacity_binds")
+                marks[p].append(F.CAPACITY_BINDS)
             if plan.service_met and p in mp.required and packs[p] > curves[p].own_best:
-                marks[p].append("service_level")
+                marks[p].append(F.SERVICE_LEVEL)
         shadow.append(
             (
                 mp.merchant_id,
@@ -181,38 +180,36 @@ def plan_orders(
                 plan.service_met,
             )
         )
+    inputs = problem.inputs
     q = packs * skus["case_pack"].to_numpy(dtype=np.int64)
-    on_hand = skus["on_hand"].to_numpy(dtype=np.int64)
+    on_hand = inputs.on_hand
     alloc = problem.ranked.allocation(on_hand + q, len(items))
-    for i, st in enumerate(problem.streams):
-        if not (on_hand[i] == 0 or st.one_batch):
-            a0, a1 = place_stock(st, int(on_hand[i]), int(q[i]))
-            alloc[problem.groups[i]] = a0 + a1
-    allocation, plan_df = score_plan(
-        items, skus, problem.survival, problem.groups, problem.streams, q, alloc
-    )
+    for i in np.flatnonzero(~inputs.pooled):
+        a0, a1 = place_stock(inputs.streams[i], int(on_hand[i]), int(q[i]))
+        alloc[inputs.groups[i]] = a0 + a1
+    from_on_hand, from_order, plan_df = score_plan(inputs, q, alloc)
     fill = plan_df["fill_rate"].to_numpy()
     for p in range(len(skus)):
         if problem.unreachable[p]:
-            marks[p].append("service_unreachable")
+            marks[p].append(F.SERVICE_UNREACHABLE)
         elif not np.isnan(problem.target[p]) and fill[p] < problem.target[p] - 1e-9:
-            marks[p].append("service_infeasible")
-    plan_df["flags"] = [
-        flags(curves[i], bool(problem.orderable[i]), int(packs[i]), marks[i])
-        for i in range(len(skus))
-    ]
+            marks[p].append(F.SERVICE_INFEASIBLE)
+    plan_df["flags"] = [sku_flags(curves[i], int(packs[i]), marks[i]) for i in range(len(skus))]
+    plan_df["order_reaches_from"] = inputs.order_reaches_from
     alloc_df = pd.DataFrame(
         {
             "stream_id": items["stream_id"].to_numpy(),
             "sku_id": items["sku_id"].to_numpy(),
-            "allocated_units": allocation,
+            "allocated_units": from_on_hand + from_order,
+            "from_on_hand": from_on_hand,
+            "from_order": from_order,
         },
-        columns=list(ALLOCATION_COLUMNS),
+        columns=[*ALLOCATION_COLUMNS, *ALLOCATION_EXTRA_COLUMNS],
     )
     objective = float(plan_df["expected_profit"].sum())
     stats = _stats(plans, objective, settings, time.perf_counter() - start)
     return PlanResult(
-        plan=plan_df[list(PLAN_COLUMNS)],
+        plan=plan_df[[*PLAN_COLUMNS, *PLAN_EXTRA_COLUMNS]],
         allocation=alloc_df,
         stats=stats,
         shadow_prices=pd.DataFrame(shadow, columns=list(SHADOW_COLUMNS)),
@@ -222,26 +219,28 @@ def plan_orders(
 # ---- explanations ---------------------------------------------------------------------
 
 
-def flags(cv: SkuCurve, orderable: bool, n: int, marks: list[str]) -> str:
-    """The plan's flags for one SKU: first why it orders nothing (lead_time, shelf_life,
-    no_margin, moq_exceeds_demand), then the marks of its merchant's solve."""
+def sku_flags(cv: SkuCurve, n: int, marks: list[str]) -> str:
+    """The plan's flags for one SKU (demandmatch.optimise.flags): first why it orders nothing
+    (lead_time, shelf_life, no_margin, moq_exceeds_demand), then late_arrival when an order
+    misses some of its streams, then the marks of its merchant's solve."""
     out = []
-    if not orderable:
-        out.append("lead_time")
+    st = cv.streams
+    if not st.reached:
+        out.append(F.LEAD_TIME)
     elif n == 0 and cv.own_best == 0:
         salvage = cv.salvage_value
-        st = cv.streams
-        expires = st.salvage[1] < salvage or not st.sellable[1].all()
-        if expires and _unexpired_curve(cv, salvage).own_best > 0:
-            out.append("shelf_life")
+        if expires(st, salvage) and _unexpired_curve(cv, salvage).own_best > 0:
+            out.append(F.SHELF_LIFE)
         elif cv.best_unit_margin() <= TOL:
-            out.append("no_margin")
+            out.append(F.NO_MARGIN)
         elif cv.n_min > 1:
             free = cv.peak(0)
             if cv.profit(free) - cv.profit(0) > TOL:
-                out.append("moq_exceeds_demand")
+                out.append(F.MOQ_EXCEEDS_DEMAND)
+    if st.reached and st.arrived is not None and not st.arrived.all():
+        out.append(F.LATE_ARRIVAL)
     out.extend(marks)
-    return ";".join(out)
+    return F.join_flags(out)
 
 
 def _unexpired_curve(cv: SkuCurve, salvage: float) -> SkuCurve:
@@ -264,6 +263,11 @@ def _validate(items: pd.DataFrame, skus: pd.DataFrame, merchants: pd.DataFrame) 
     require_columns(items, "items", ITEM_COLUMNS)
     require_columns(skus, "skus", (*SKU_COLUMNS, "case_pack", "moq"))
     require_columns(merchants, "merchants", ("merchant_id",))
+    if "orderable" in skus.columns:  # the v1 rule, which ordered nothing for a late SKU
+        raise ValueError(
+            "skus column 'orderable' is no longer read: give order_arrives_at, when an order "
+            "placed now arrives (it serves the streams that start at or after it)"
+        )
     checks = [
         (items, "items", "live_price", lambda x: np.isfinite(x) & (x > 0)),
         (items, "items", "return_rate", lambda x: (x >= 0) & (x <= 1)),

@@ -1,13 +1,13 @@
-"""Every one-batch SKU's units ranked by marginal value at once (vectorised over all SKUs).
+"""Every pooled SKU's units ranked by marginal value at once (vectorised over all SKUs).
 
-For a SKU whose stock is one batch (nothing on hand, or on-hand and ordered units alike), the
-u-th unit given to stream k is worth (p_k - v)(1 - r_k) P(D_k >= u) above salvage and the best
-stock of S units takes the S largest of these (demandmatch.outcomes). Here all SKUs' units are
-ranked in one sort, ties by stream order then unit as in outcomes.best_allocation, keeping per
-SKU only the units a plan can use: the stock on hand, the ordered units that beat `floor`
-(cost - salvage), then `pad` more and at least `min_units` (all positive units when `full`).
-Survival arrays are read in place; counts come from a vectorised binary search, so memory
-stays at the kept units.
+For a SKU whose stock is pooled (nothing on hand, or on-hand and ordered units worth the same
+and the on-hand ones able to go wherever the ordered ones can), the u-th unit given to stream k
+is worth (p_k - v)(1 - r_k) P(D_k >= u) above salvage and the best stock of S units takes the S
+largest of these, at most n0 (the stock on hand) in the streams that start before the order
+arrives (demandmatch.optimise.stock.pooled_units). Here all SKUs' units are ranked in one sort,
+ties by stream order then unit as in stock.best_allocation, keeping per SKU only the units a
+plan can use (`Keep`). Survival arrays are read in place; counts come from a vectorised binary
+search, so memory stays at the kept units.
 """
 
 from __future__ import annotations
@@ -16,7 +16,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from demandmatch.stock import SkuStreams
+from demandmatch.optimise.types import PlanInputs
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Which units of each SKU (per skus row) the ranking keeps: the stock on hand, the ordered
+    units whose value beats `floor` (cost - salvage: the rest never pays), then `pad` more and
+    at least `min_units`; every positive unit where `full`."""
+
+    floor: np.ndarray
+    min_units: np.ndarray
+    pad: np.ndarray
+    full: np.ndarray
+
+    def rows(self, lo: int, hi: int) -> Keep:
+        return Keep(*(x[lo:hi] for x in (self.floor, self.min_units, self.pad, self.full)))
 
 
 @dataclass(frozen=True)
@@ -59,32 +74,14 @@ def _count_above(
         hi = np.where(open_ & ~above, mid, hi)
 
 
-def rank_units(
-    items_price: np.ndarray,
-    items_rate: np.ndarray,
-    survival: list[np.ndarray],
-    groups: list[np.ndarray],
-    streams: list[SkuStreams],
-    on_hand: np.ndarray,
-    floor: np.ndarray,
-    min_units: np.ndarray,
-    pad: np.ndarray,
-    full: np.ndarray,
-    single: np.ndarray,
-) -> Ranked:
-    """Rank the units of the SKUs where `single` (one batch); other SKUs get none. Works on a
-    block of SKUs at a time to bound memory."""
+def rank_units(inputs: PlanInputs, keep: Keep, pooled: np.ndarray) -> Ranked:
+    """Rank the units of the SKUs where `pooled`; other SKUs get none. Works on a block of SKUs
+    at a time to bound memory."""
     parts, counts = [], []
-    for lo in range(0, len(groups), _BLOCK):
-        hi = min(lo + _BLOCK, len(groups))
-        part = _rank_block(
-            items_price,
-            items_rate,
-            survival,
-            groups[lo:hi],
-            streams[lo:hi],
-            *(x[lo:hi] for x in (on_hand, floor, min_units, pad, full, single)),
-        )
+    n = len(inputs.groups)
+    for lo in range(0, n, _BLOCK):
+        hi = min(lo + _BLOCK, n)
+        part = _rank_block(inputs, lo, hi, keep.rows(lo, hi), pooled[lo:hi])
         parts.append(part)
         counts.append(np.diff(part.offsets))
     count = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
@@ -99,38 +96,33 @@ def rank_units(
 _BLOCK = 4096
 
 
-def _rank_block(
-    items_price: np.ndarray,
-    items_rate: np.ndarray,
-    survival: list[np.ndarray],
-    groups: list[np.ndarray],
-    streams: list[SkuStreams],
-    on_hand: np.ndarray,
-    floor: np.ndarray,
-    min_units: np.ndarray,
-    pad: np.ndarray,
-    full: np.ndarray,
-    single: np.ndarray,
-) -> Ranked:
+def _rank_block(inputs: PlanInputs, lo: int, hi: int, keep: Keep, pooled: np.ndarray) -> Ranked:
+    """Ranked units of skus rows lo..hi-1 (their positions in the result start at 0)."""
+    groups, streams = inputs.groups[lo:hi], inputs.streams[lo:hi]
+    on_hand = inputs.on_hand[lo:hi]
     n_sku = len(groups)
     order = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
     owner = np.repeat(np.arange(n_sku), [g.size for g in groups])
+    survival = inputs.survival
     sizes = np.array([survival[r].size for r in order], dtype=np.int64)
     flat = np.concatenate([survival[r] for r in order]) if order.size else np.zeros(0)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     v = np.array([st.salvage[1] for st in streams], dtype=float)
-    sellable = np.concatenate([st.sellable[1] for st in streams]) if streams else np.zeros(0, bool)
-    coef = (items_price[order] - v[owner]) * (1.0 - items_rate[order])
-    coef = np.where(sellable & single[owner] & (coef > 0), coef, 0.0)
+    # the streams only stock on hand reaches count when there is stock on hand
+    early = inputs.early_rows[order] & (on_hand[owner] > 0)
+    sellable = inputs.sellable[1][order] | early
+    coef = (inputs.price[order] - v[owner]) * (1.0 - inputs.rate[order])
+    coef = np.where(sellable & pooled[owner] & (coef > 0), coef, 0.0)
     live = coef > 0
     positive = np.where(live, _count_above(flat, starts, sizes, np.zeros(order.size)), 0)
-    t = np.where(live, np.maximum(floor[owner], 0.0) / np.where(live, coef, 1.0), np.inf)
+    t = np.where(live, np.maximum(keep.floor[owner], 0.0) / np.where(live, coef, 1.0), np.inf)
     above = np.where(live, _count_above(flat, starts, sizes, t), 0)
-    total = np.bincount(owner, weights=positive, minlength=n_sku).astype(np.int64)
-    n_above = np.bincount(owner, weights=above, minlength=n_sku).astype(np.int64)
-    keep = np.maximum(min_units, np.maximum(n_above - on_hand, 0) + pad)
-    want = np.where(full, total, np.minimum(total, on_hand + keep))
+    total = _capped(owner, positive, early, on_hand)
+    n_above = _capped(owner, above, early, on_hand)
+    more = np.maximum(keep.min_units, np.maximum(n_above - on_hand, 0) + keep.pad)
+    want = np.where(keep.full, total, np.minimum(total, on_hand + more))
     length = np.minimum(positive, want[owner])
+    length = np.where(early, np.minimum(length, on_hand[owner]), length)
     n = int(length.sum())
     row = np.repeat(np.arange(order.size), length)
     first = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64)
@@ -140,10 +132,31 @@ def _rank_block(
     by_value = np.argsort(-value, kind="stable")
     ranked = by_value[np.argsort(owner[row][by_value], kind="stable")]
     sku = owner[row][ranked]
+    if early.any():  # at most n0 units in the streams before the order arrives
+        ranked, sku = _cap_early(ranked, sku, early[row[ranked]], on_hand, n_sku)
     offsets = np.concatenate([[0], np.cumsum(np.bincount(sku, minlength=n_sku))]).astype(np.int64)
-    rank = np.arange(n) - offsets[:-1][sku]
+    rank = np.arange(sku.size) - offsets[:-1][sku]
     kept = rank < want[sku]
     ranked = ranked[kept]
     counts = np.bincount(sku[kept], minlength=n_sku)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return Ranked(offsets, value[ranked], order[row[ranked]], surv[ranked])
+
+
+def _capped(owner: np.ndarray, count: np.ndarray, early: np.ndarray, on_hand: np.ndarray):
+    """Per SKU, the units counted per row, at most on_hand of them in its early rows."""
+    n = on_hand.size
+    late = np.bincount(owner, weights=np.where(early, 0, count), minlength=n).astype(np.int64)
+    first = np.bincount(owner, weights=np.where(early, count, 0), minlength=n).astype(np.int64)
+    return late + np.minimum(first, on_hand)
+
+
+def _cap_early(
+    ranked: np.ndarray, sku: np.ndarray, early: np.ndarray, on_hand: np.ndarray, n_sku: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop each SKU's early units past its on_hand-th (ranked is grouped by SKU, best first)."""
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(sku, minlength=n_sku))]).astype(np.int64)
+    seen = np.cumsum(early)
+    before = np.concatenate([[0], seen])[offsets[:-1]][sku]
+    ok = ~early | (seen - before <= on_hand[sku])
+    return ranked[ok], sku[ok]

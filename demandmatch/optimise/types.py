@@ -1,10 +1,14 @@
-"""The optimiser's settings and results."""
+"""The optimiser's inputs, settings and results."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+import numpy as np
 import pandas as pd
+
+from demandmatch.optimise.stock import SkuStreams
 
 SHADOW_COLUMNS: tuple[str, ...] = (
     "merchant_id",
@@ -15,6 +19,78 @@ SHADOW_COLUMNS: tuple[str, ...] = (
     "service_levels_met",
 )
 STATUS_RANK = {"OPTIMAL": 0, "FEASIBLE": 1, "TIME_LIMIT": 2}
+# beyond the contract's columns: the plan says from which stream on an order can be sold, the
+# allocation how many of a stream's units come from stock on hand and how many from the order
+PLAN_EXTRA_COLUMNS: tuple[str, ...] = ("order_reaches_from",)
+ALLOCATION_EXTRA_COLUMNS: tuple[str, ...] = ("from_on_hand", "from_order")
+
+
+@dataclass(frozen=True, eq=False)
+class PlanInputs:
+    """What the ranking, the curves and the scoring of a plan read, checked and built once
+    (demandmatch.optimise.outcomes.plan_inputs).
+
+    `items` has one row per upcoming lineup entry and `skus` one per (merchant_id, sku_id), read
+    by position. `survival[r]` is P(D >= u), u = 1.., of items row r; `groups[i]` are skus row
+    i's items rows in stream order, `owner[r]` the skus row of items row r, and `streams[i]`
+    skus row i's streams as the stock model sees them
+    (each batch's salvage value and the streams it can be sold in, the order's arrival
+    included); `sellable[b][r]` says whether units of batch b (0 on hand, 1 ordered) can be
+    sold in items row r. `order_reaches_from[i]` is the start of the first stream an order of
+    skus row i can be sold in (NaT when none can).
+    """
+
+    items: pd.DataFrame
+    skus: pd.DataFrame
+    survival: list[np.ndarray]
+    groups: list[np.ndarray]
+    owner: np.ndarray
+    streams: list[SkuStreams]
+    sellable: tuple[np.ndarray, np.ndarray]
+    order_reaches_from: pd.DatetimeIndex
+
+    @cached_property
+    def order(self) -> np.ndarray:
+        """Every items row, grouped by skus row, in stream order (the concatenated groups)."""
+        return np.concatenate(self.groups) if self.groups else np.zeros(0, dtype=np.int64)
+
+    @cached_property
+    def price(self) -> np.ndarray:
+        return self.items["live_price"].to_numpy(dtype=float)
+
+    @cached_property
+    def rate(self) -> np.ndarray:
+        return self.items["return_rate"].to_numpy(dtype=float)
+
+    @cached_property
+    def on_hand(self) -> np.ndarray:
+        return self.skus["on_hand"].to_numpy(dtype=np.int64)
+
+    @cached_property
+    def reached(self) -> np.ndarray:
+        """Per skus row: an order placed now arrives before at least one of its streams."""
+        return np.array([st.reached for st in self.streams], dtype=bool)
+
+    @cached_property
+    def pooled(self) -> np.ndarray:
+        """Per skus row: its stock's value depends only on the units per stream (nothing on
+        hand, or batches pooled as in SkuStreams.pooled), so the vectorised ranking is exact."""
+        return np.array(
+            [n0 == 0 or st.pooled for n0, st in zip(self.on_hand, self.streams, strict=True)],
+            dtype=bool,
+        )
+
+    @cached_property
+    def early_rows(self) -> np.ndarray:
+        """Per items row: only stock on hand can be sold there."""
+        return self.sellable[0] & ~self.sellable[1]
+
+    @cached_property
+    def salvage(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per skus row, the leftover value of an on-hand unit and of an ordered unit."""
+        v0 = np.array([st.salvage[0] for st in self.streams], dtype=float)
+        v1 = np.array([st.salvage[1] for st in self.streams], dtype=float)
+        return v0, v1
 
 
 class OptimiserError(RuntimeError):

@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from demandmatch.optimise.flags import explain_flag, split_flags
+
 from .fans import fans
-from .flags import explain_flag, split_flags
 from .format import fmt_text
 from .tables import headline, merchant_sections, stream_sections
 

@@ -8,8 +8,7 @@ import pandas as pd
 from demandmatch.data.tables import Tables
 from demandmatch.forecast.stages import DemandForecast
 from demandmatch.optimise import PlanResult
-
-from .flags import PROFIT_BEST, explain_flag, split_flags
+from demandmatch.optimise.flags import PROFIT_BEST, explain_flag, split_flags
 
 
 def summarise(forecast: DemandForecast, result: PlanResult, tables: Tables) -> dict[str, object]:

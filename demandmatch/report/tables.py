@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .flags import explain_flag, split_flags
+from demandmatch.optimise.flags import explain_flag, split_flags
+
 from .format import (
     DASH,
     SUMMARY_LABELS,

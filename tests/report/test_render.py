@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from demandmatch.data.schema import ALLOCATION_COLUMNS, FORECAST_COLUMNS, PLAN_COLUMNS
+from demandmatch.optimise.flags import EXPLANATIONS as FLAG_TEXT
+from demandmatch.optimise.flags import explain_flag, split_flags
 from demandmatch.report import lost_sales_by_reason, render_report
-from demandmatch.report.flags import FLAG_TEXT, explain_flag, split_flags
 from demandmatch.report.format import fmt_value
 from demandmatch.report.tables import headline, stream_frame
 

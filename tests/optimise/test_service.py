@@ -1,5 +1,6 @@
 """Service levels (a minimum expected fill rate per SKU): hand-computed answers, infeasible and
-unreachable levels, brute force, and how the config reaches the optimiser's inputs."""
+unreachable levels, brute force, and how the config reaches the optimiser's inputs (arrivals,
+expiry, levels)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from demandmatch.data.tables import Tables
 from demandmatch.forecast.stages import DemandForecast
 from demandmatch.optimise import plan_orders
 from demandmatch.runs import optimiser_inputs
-from tests.test_optimise import newsvendor, random_instance, run, stream_sales
+from tests.optimise.conftest import newsvendor, random_instance, run, stream_sales
 
 
 def with_level(inst, level: float | list[float]):
@@ -45,7 +46,7 @@ def test_stock_on_hand_that_meets_the_level_orders_nothing_more() -> None:
 
 
 def test_a_level_no_order_can_reach_is_flagged() -> None:
-    row = run(with_level(newsvendor(on_hand=3, orderable=False), 0.9)).plan.iloc[0]
+    row = run(with_level(newsvendor(on_hand=3, arrives=0.5), 0.9)).plan.iloc[0]
     assert row["order_qty"] == 0
     assert row["flags"] == "lead_time;service_unreachable"
 
@@ -98,7 +99,7 @@ def outcome_at(inst, sku: int, q: int) -> tuple[float, float]:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_service_levels_match_brute_force(seed: int) -> None:
-    inst = random_instance(300 + seed, capacity_share=np.nan, allow_closed=False)
+    inst = random_instance(300 + seed, capacity_share=np.nan, late_share=0.0)
     rng = np.random.default_rng(seed)
     levels = rng.choice([np.nan, 0.5, 0.8], len(inst.skus))
     inst.skus["min_fill_rate"] = levels
@@ -188,16 +189,24 @@ def tiny_forecast() -> tuple[DemandForecast, Tables]:
     return fc, Tables(merchants, catalog, empty, empty, empty, empty)
 
 
-def test_optimiser_inputs_carry_expiry_and_service_levels() -> None:
+def test_optimiser_inputs_carry_arrivals_expiry_and_service_levels() -> None:
     fc, tables = tiny_forecast()
     levels = ServiceLevels(default=0.5, categories={"fresh": 0.8}, skus={"a": 0.9})
     _, skus, _ = optimiser_inputs(fc, tables, levels)
     assert skus["min_fill_rate"].tolist() == [0.9, 0.8, 0.5]
-    assert skus["orderable"].tolist() == [True, False, True]
     day = pd.Timedelta(days=1)
+    assert skus["order_arrives_at"].tolist() == [fc.as_of + day, fc.as_of + 3 * day, fc.as_of]
     assert skus["order_expires_at"].iloc[0] == fc.as_of + 5 * day  # arrives day 1, keeps 4
     assert skus["on_hand_expires_at"].iloc[0] == fc.as_of + 4 * day
     assert pd.isna(skus["order_expires_at"].iloc[2])
     assert (skus["salvage_at"] == fc.as_of + 14 * day).all()
     _, plain, _ = optimiser_inputs(fc, tables)
     assert plain["min_fill_rate"].isna().all()
+
+
+def test_an_order_arriving_after_the_stream_is_flagged_from_the_catalog() -> None:
+    # sku b's order takes 3 days and its only stream is on day 2: nothing reaches it
+    fc, tables = tiny_forecast()
+    items, skus, merchants = optimiser_inputs(fc, tables)
+    flags = plan_orders(items, skus, merchants, fc.survival).plan["flags"].tolist()
+    assert ["lead_time" in f for f in flags] == [False, True, False]

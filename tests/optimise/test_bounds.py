@@ -6,75 +6,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from demandmatch.optimise import OptimiserSettings, lp_bound, merchant, mip, plan_orders
-from tests.test_optimise import newsvendor, run
-from tests.test_optimise_shelf import survival
+from tests.optimise.conftest import many_skus, newsvendor, run
 
 FAST = OptimiserSettings(mip_max_skus=0)  # no MIP: the Lagrangian plan and its bound
-
-
-def poisson_survival(mu: float) -> np.ndarray:
-    top = int(mu + 8 * math.sqrt(mu) + 10)
-    k = np.arange(top + 1)
-    logp = k * math.log(mu) - mu - np.array([math.lgamma(x + 1) for x in k])
-    pmf = np.exp(logp)
-    return survival(pmf / pmf.sum())
-
-
-def many_skus(
-    seed: int,
-    n: int = 60,
-    budget_share: float = 0.3,
-    capacity_share: float | None = 0.4,
-    equal_cost: bool = False,
-):
-    """One merchant with n SKUs in 1-4 streams each (Poisson demand, means 2-30), packs,
-    MOQs, returns, salvage and stock on hand; budget and space as shares of the mean demand."""
-    rng = np.random.default_rng(seed)
-    cost = np.full(n, 10.0) if equal_cost else np.round(rng.uniform(3, 40, n), 2)
-    skus = pd.DataFrame(
-        {
-            "merchant_id": "m",
-            "sku_id": [f"k{i}" for i in range(n)],
-            "unit_cost": cost,
-            "salvage_value": np.round(cost * rng.uniform(0, 0.4, n), 2),
-            "on_hand": np.where(rng.random(n) < 0.3, rng.integers(0, 10, n), 0),
-            "case_pack": 1 if equal_cost else rng.choice([1, 1, 2, 6, 12], n),
-            "moq": 0 if equal_cost else rng.choice([0, 0, 0, 12, 30], n),
-            "unit_volume_l": np.round(rng.uniform(0.2, 3.0, n), 2),
-        }
-    )
-    items, surv = [], []
-    means = np.zeros(n)
-    for i in range(n):
-        for k in range(int(rng.integers(1, 5))):
-            mu = float(rng.uniform(2, 30))
-            means[i] += mu
-            items.append(
-                {
-                    "stream_id": f"s{k}",
-                    "sku_id": f"k{i}",
-                    "merchant_id": "m",
-                    "start_time": pd.Timestamp("2024-05-01", tz="UTC") + pd.Timedelta(days=k),
-                    "live_price": round(float(cost[i] * rng.uniform(1.2, 3.0)), 2),
-                    "return_rate": round(float(rng.uniform(0, 0.4)), 3),
-                }
-            )
-            surv.append(poisson_survival(mu))
-    budget = budget_share * float(means @ cost) if budget_share is not None else np.nan
-    capacity = (
-        float(skus["on_hand"] @ skus["unit_volume_l"])
-        + capacity_share * float(means @ skus["unit_volume_l"])
-        if capacity_share is not None
-        else np.nan
-    )
-    merchants = pd.DataFrame({"merchant_id": ["m"], "budget": [budget], "capacity_l": [capacity]})
-    return pd.DataFrame(items), skus, merchants, surv
 
 
 def assert_feasible(items, skus, merchants, result) -> None:
@@ -87,16 +26,28 @@ def assert_feasible(items, skus, merchants, result) -> None:
     if not np.isnan(m["capacity_l"]):
         stock = skus["on_hand"].to_numpy() + q
         assert float(skus["unit_volume_l"].to_numpy() @ stock) <= m["capacity_l"] + 1e-6
+    if "order_arrives_at" in skus:  # no ordered unit in a stream before the order arrives
+        arrives = skus.set_index("sku_id")["order_arrives_at"].reindex(items["sku_id"])
+        early = (items["start_time"].to_numpy() < arrives.to_numpy()) & arrives.notna().to_numpy()
+        assert (result.allocation["from_order"].to_numpy()[early] == 0).all()
 
 
 @pytest.mark.parametrize(
-    ("seed", "budget_share", "capacity_share"),
-    [(0, 0.3, None), (1, None, 0.3), (2, 0.3, 0.35), (3, 0.15, 0.2), (4, 0.5, 0.25)],
+    ("seed", "budget_share", "capacity_share", "late_share"),
+    [
+        (0, 0.3, None, 0.0),
+        (1, None, 0.3, 0.0),
+        (2, 0.3, 0.35, 0.0),
+        (3, 0.15, 0.2, 0.5),
+        (4, 0.5, 0.25, 0.5),
+    ],
 )
 def test_lagrangian_plan_is_feasible_and_within_its_lp_bound(
-    seed: int, budget_share: float | None, capacity_share: float | None
+    seed: int, budget_share: float | None, capacity_share: float | None, late_share: float
 ) -> None:
-    inputs = many_skus(seed, budget_share=budget_share, capacity_share=capacity_share)
+    inputs = many_skus(
+        seed, budget_share=budget_share, capacity_share=capacity_share, late_share=late_share
+    )
     result = plan_orders(*inputs, FAST)
     assert_feasible(*inputs[:3], result)
     lp = lp_bound(*inputs)
@@ -114,7 +65,7 @@ def test_lagrangian_plan_is_feasible_and_within_its_lp_bound(
 
 
 def test_mip_closes_the_gap_the_lagrangian_leaves() -> None:
-    inputs = many_skus(7, n=25, budget_share=0.2, capacity_share=0.3)
+    inputs = many_skus(7, n=25, budget_share=0.2, capacity_share=0.3, late_share=0.3)
     fast = plan_orders(*inputs, FAST)
     exact = plan_orders(*inputs, OptimiserSettings())
     assert exact.stats.solver == "SCIP"
@@ -173,7 +124,9 @@ SMALL = settings(
 def test_more_budget_never_lowers_profit_beyond_the_reported_gap(
     seed: int, share: float, more: float
 ) -> None:
-    items, skus, merchants, surv = many_skus(seed, n=30, budget_share=share, capacity_share=0.4)
+    items, skus, merchants, surv = many_skus(
+        seed, n=30, budget_share=share, capacity_share=0.4, late_share=0.3
+    )
     low = plan_orders(items, skus, merchants, surv, FAST).stats
     high = plan_orders(items, skus, merchants.assign(budget=merchants["budget"] * more), surv, FAST)
     # opt(high) >= opt(low) >= objective(low), and high's bound is above opt(high)
@@ -183,10 +136,12 @@ def test_more_budget_never_lowers_profit_beyond_the_reported_gap(
 
 @SMALL
 @given(st.integers(0, 10**6), st.sampled_from([0.05, 0.2, 0.5]), st.sampled_from([0.1, 0.3, 1.0]))
-def test_lagrangian_orders_respect_packs_moq_budget_and_space(
+def test_lagrangian_orders_respect_packs_moq_budget_space_and_arrivals(
     seed: int, budget_share: float, capacity_share: float
 ) -> None:
-    inputs = many_skus(seed, n=30, budget_share=budget_share, capacity_share=capacity_share)
+    inputs = many_skus(
+        seed, n=30, budget_share=budget_share, capacity_share=capacity_share, late_share=0.4
+    )
     assert_feasible(*inputs[:3], plan_orders(*inputs, FAST))
 
 
@@ -228,9 +183,7 @@ def test_mip_stopped_by_the_time_limit_keeps_the_better_plan(
     assert_feasible(*inputs[:3], result)
 
 
-def test_a_deadline_already_passed_keeps_the_lagrangian_plan(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_deadline_already_passed_keeps_the_lagrangian_plan() -> None:
     inputs = many_skus(7, n=25, budget_share=0.2, capacity_share=0.3)
     fast = plan_orders(*inputs, FAST)
     result = plan_orders(*inputs, OptimiserSettings(time_limit_s=1e-9))

@@ -1,12 +1,15 @@
 """The stock of one SKU over its streams: unit marginals, the best allocation, and the two
-batches (on hand, ordered) with their expiry, placed exactly one unit at a time.
+batches (on hand, ordered) with their arrival and expiry, placed exactly one unit at a time.
 
-See demandmatch.outcomes for the model. With one batch the u-th unit given to stream k is worth
-(p_k - v)(1 - r_k) P(D_k >= u) above salvage, non-increasing in u, and the best stock of S
-units takes the S largest. With two batches `Placement` adds units along best augmenting paths
-of a small concave flow problem (a new ordered unit goes to a stream, or takes the place of an
-on-hand unit that moves to another stream), which keeps every step optimal and makes the value
-of the stock concave in the units ordered.
+See demandmatch.optimise.outcomes for the model. When the batches are pooled (their leftovers
+are worth the same and an on-hand unit can go wherever an ordered one can) the u-th unit given
+to stream k is worth (p_k - v)(1 - r_k) P(D_k >= u) above salvage, non-increasing in u, and the
+best stock of S = n0 + q units takes the S largest, at most n0 of them in the streams that start
+before the order arrives (a laminar matroid, so the greedy is exact and its choices are nested
+in q). Otherwise `Placement` adds units along best augmenting paths of a small concave flow
+problem (a new ordered unit goes to a stream, or takes the place of an on-hand unit that moves
+to another stream), which keeps every step optimal and makes the value of the stock concave in
+the units ordered.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -68,7 +72,9 @@ def _top_sorted(arrays: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarra
     """The k largest positive entries (all when fewer) from largest, with their array and
     (0-based) position; ties by array then position."""
     counts = _above(arrays, 0.0)
-    if k < counts.sum():
+    if k <= 0:
+        counts = np.zeros_like(counts)
+    elif k < counts.sum():
         counts = _take_top(arrays, counts, k)
     values = np.concatenate([a[: int(n)] for a, n in zip(arrays, counts, strict=True)] or [[]])
     stream = np.repeat(np.arange(len(arrays)), counts)
@@ -79,20 +85,38 @@ def _top_sorted(arrays: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarra
 
 @dataclass(frozen=True, eq=False)
 class SkuStreams:
-    """One SKU's upcoming streams in start order, as the stock model sees them."""
+    """One SKU's upcoming streams in start order, as the stock model sees them.
+
+    `sellable[1]` holds both limits of an ordered unit: the order has arrived by the stream's
+    start and the unit has not expired; `arrived` is the first alone (None: every stream), which
+    tells a stream lost to the lead time from one lost to the shelf life.
+    """
 
     price: np.ndarray  # live price per stream
     rate: np.ndarray  # return rate per stream
     survival: list[np.ndarray]  # P(D >= u) per stream
     salvage: tuple[float, float]  # leftover value of an on-hand unit, of an ordered unit
     sellable: tuple[np.ndarray, np.ndarray]  # per stream: on-hand / ordered units sell there
+    arrived: np.ndarray | None = None  # per stream: an order placed now has arrived by its start
 
-    @property
-    def one_batch(self) -> bool:
-        """Both batches are worth the same at the end and serve the same streams."""
-        return self.salvage[0] == self.salvage[1] and bool(
-            np.array_equal(self.sellable[0], self.sellable[1])
+    @cached_property
+    def pooled(self) -> bool:
+        """Both batches are worth the same at the end and an on-hand unit can be sold wherever an
+        ordered one can: which batch a unit comes from changes nothing but the streams that only
+        stock on hand reaches (those before the order arrives)."""
+        return self.salvage[0] == self.salvage[1] and not bool(
+            (self.sellable[1] & ~self.sellable[0]).any()
         )
+
+    @cached_property
+    def early(self) -> np.ndarray:
+        """Per stream: only stock on hand can be sold there."""
+        return self.sellable[0] & ~self.sellable[1]
+
+    @cached_property
+    def reached(self) -> bool:
+        """An order placed now arrives before at least one of the streams."""
+        return self.arrived is None or bool(self.arrived.any())
 
     def demand(self) -> float:
         return float(sum(s.sum() for s in self.survival))
@@ -100,13 +124,46 @@ class SkuStreams:
     def marginals(self, batch: int) -> list[np.ndarray]:
         """Per stream, the value above salvage of its u-th unit from `batch` (0 where that
         batch cannot be sold)."""
-        v = self.salvage[batch]
+        return self._marginals(self.salvage[batch], self.sellable[batch])
+
+    def early_marginals(self) -> list[np.ndarray]:
+        """Per stream that only stock on hand reaches, the value above salvage of its u-th unit
+        (empty elsewhere)."""
+        return self._marginals(self.salvage[0], self.early)
+
+    def _marginals(self, v: float, where: np.ndarray) -> list[np.ndarray]:
         return [
             stream_marginals(p, v, r, s) if ok else np.zeros(0)
-            for p, r, s, ok in zip(
-                self.price, self.rate, self.survival, self.sellable[batch], strict=True
-            )
+            for p, r, s, ok in zip(self.price, self.rate, self.survival, where, strict=True)
         ]
+
+
+def pooled_units(
+    st: SkuStreams, on_hand: int, k: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The units a pooled stock (or one with nothing on hand) can place, from the most valuable:
+    positive marginals of the streams ordered units reach, and of the streams only stock on hand
+    reaches at most the `on_hand` largest. The first `k` (all when None) as (value, stream,
+    unit), ties by stream then unit; the first S of them are the best stock of S units."""
+    late = st.marginals(1)
+    early = st.early_marginals() if on_hand > 0 and st.early.any() else []
+    n_late = int(_above(late, 0.0).sum())
+    n_early = min(int(_above(early, 0.0).sum()), on_hand) if early else 0
+    k = n_late + n_early if k is None else min(k, n_late + n_early)
+    if not early:
+        return _top_sorted(late, k)
+    parts = [_top_sorted(late, k), _top_sorted(early, min(k, on_hand))]
+    values, stream, unit = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    order = np.lexsort((unit, stream, -values))[:k]
+    return values[order], stream[order], unit[order]
+
+
+def count_pooled(st: SkuStreams, on_hand: int, t: float) -> int:
+    """How many of pooled_units(st, on_hand) exceed t."""
+    n = int(_above(st.marginals(1), t).sum())
+    if on_hand > 0 and st.early.any():
+        n += min(int(_above(st.early_marginals(), t).sum()), on_hand)
+    return n
 
 
 class Placement:
@@ -228,12 +285,11 @@ def stock_curve(
     cost - salvage as the floor: the units past it can never pay).
     """
     v0, v1 = st.salvage
-    if on_hand == 0 or st.one_batch:
-        margs = st.marginals(1)
-        n_above = int(_above(margs, floor).sum()) if math.isfinite(floor) else None
-        total = int(_above(margs, 0.0).sum())
+    if on_hand == 0 or st.pooled:
+        n_above = count_pooled(st, on_hand, floor) if math.isfinite(floor) else None
+        total = count_pooled(st, on_hand, 0.0)
         keep = total if n_above is None else max(min_units, max(n_above - on_hand, 0) + pad)
-        values, stream, unit = _top_sorted(margs, on_hand + keep)
+        values, stream, unit = pooled_units(st, on_hand, on_hand + keep)
         sizes = [s.size for s in st.survival]
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         flat = np.concatenate(st.survival) if len(st.survival) else np.zeros(0)
@@ -272,14 +328,13 @@ def place_stock(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best (on-hand, ordered) units per stream for the given stock, within `caps` if given."""
     k = len(st.price)
-    if caps is None and (on_hand == 0 or st.one_batch):
-        a = best_allocation(st.marginals(1), on_hand + ordered)
-        a0 = np.zeros(k, dtype=np.int64)
-        if on_hand:  # one batch: which units are on hand does not matter; fill in order
-            left = on_hand
-            for j in range(k):
-                a0[j] = min(a[j], left)
-                left -= a0[j]
+    if caps is None and (on_hand == 0 or st.pooled):
+        if on_hand and st.early.any():
+            stream = pooled_units(st, on_hand, on_hand + ordered)[1]
+            a = np.bincount(stream, minlength=k).astype(np.int64)
+        else:
+            a = best_allocation(st.marginals(1), on_hand + ordered)
+        a0 = on_hand_first(a, st.early, on_hand)
         return a0, a - a0
     pl = Placement(st, caps)
     for _ in range(on_hand):
@@ -289,6 +344,19 @@ def place_stock(
         if pl.place_ordered() is None:
             break
     return pl.split()
+
+
+def on_hand_first(a: np.ndarray, early: np.ndarray, on_hand: int) -> np.ndarray:
+    """The on-hand share of a pooled allocation `a`: every unit of the streams only stock on
+    hand reaches, then the rest of the stock on hand in stream order (sold first)."""
+    a0 = np.where(early, a, 0).astype(np.int64)
+    left = on_hand - int(a0.sum())
+    for j in np.flatnonzero(~early):
+        if left <= 0:
+            break
+        a0[j] = min(int(a[j]), left)
+        left -= a0[j]
+    return a0
 
 
 def split_outcome(
@@ -306,6 +374,3 @@ def split_outcome(
         + v1 * (ordered - float((kept - kept0).sum()))
     )
     return st.demand(), float(sold.sum()), float((st.rate * sold).sum()), value
-
-
-# ---- plans ----------------------------------------------------------------------------

@@ -1,13 +1,14 @@
 """Exact expected outcomes of a purchase-and-allocation plan under given demand distributions.
 
 The model (one SKU shown in streams k, in start order). Stock is two batches: the n0 units on
-hand and the q units ordered. Each batch may expire: a unit can be sold in a stream only if the
-stream starts before the unit's expiry, and a unit left at the end (unsold or returned) is worth
-the salvage value v only if it has not expired by the salvage time (the end of the horizon),
-else nothing. So batch b has a salvage value v_b in {v, 0} and a set of streams it can serve.
-Stock on hand never expires later than a new delivery, so v_0 <= v_1 and the on-hand batch
-serves a subset of the streams the ordered batch serves. Without expiry data both batches are
-one, worth v, and serve every stream.
+hand and the q units ordered now. The order arrives at as-of + lead time: its units can be sold
+only in streams that start at or after the arrival; streams before it sell from stock on hand
+only. Each batch may expire: a unit can be sold in a stream only if the stream starts before the
+unit's expiry, and a unit left at the end (unsold or returned) is worth the salvage value v only
+if it has not expired by the salvage time (the end of the horizon), else nothing. So batch b has
+a salvage value v_b in {v, 0} and a set of streams it can serve. Stock on hand never expires
+later than a new delivery, so v_0 <= v_1. Without expiry or lead time both batches are one,
+worth v, and serve every stream.
 
 Stream k gets a0_k on-hand and a1_k ordered units and sells min(D_k, a0_k + a1_k), on-hand
 units first (first expiring, first out); a share r_k of the units sold comes back after the
@@ -16,12 +17,15 @@ C_k(a) = (1 - r_k) E[min(D_k, a)] = (1 - r_k) sum_{u <= a} P(D_k >= u), expected
 
     P = v_0 n0 + v_1 q - c q + sum_k [(p_k - v_1) C_k(a0_k + a1_k) + (v_1 - v_0) C_k(a0_k)].
 
-With one batch this is sum_k (p_k - v) C_k(a_k) + v (n0 + q) - c q: the u-th unit given to
-stream k is worth (p_k - v)(1 - r_k) P(D_k >= u) above salvage, non-increasing in u, so the
-best allocation takes the largest positive marginals over the SKU's streams. With two batches
-the best split is a small concave flow problem that demandmatch.stock.Placement solves one unit
-at a time along best augmenting paths (a new ordered unit to a stream, or to a stream in place
-of an on-hand unit that moves to another stream), which also makes the value concave in q.
+With v_0 = v_1 = v this is sum_k (p_k - v) C_k(a_k) + v (n0 + q) - c q: the u-th unit given to
+stream k is worth (p_k - v)(1 - r_k) P(D_k >= u) above salvage, non-increasing in u. When an
+on-hand unit can also go wherever an ordered one can (the order arrives late, nothing expires
+first), the best allocation takes the largest positive marginals over the SKU's streams, at most
+n0 of them in the streams before the arrival (demandmatch.optimise.stock.pooled_units).
+Otherwise the best split is a small concave flow problem that demandmatch.optimise.stock's
+Placement solves one unit at a time along best augmenting paths (a new ordered unit to a
+stream, or to a stream in place of an on-hand unit that moves to another stream), which also
+makes the value concave in q.
 
 Demand distributions arrive as survival arrays: survival[r][u - 1] = P(D >= u) for the r-th
 lineup row, u = 1..len, and 0 beyond the end. Everything here is numpy/pandas and exact; the
@@ -37,38 +41,23 @@ import numpy as np
 import pandas as pd
 
 from demandmatch.data.schema import PLAN_COLUMNS
-from demandmatch.stock import (
-    Placement,
-    SkuStreams,
-    StockCurve,
-    best_allocation,
-    place_stock,
-    split_outcome,
-    stock_curve,
-    stream_marginals,
-)
+from demandmatch.optimise.stock import SkuStreams, place_stock
+from demandmatch.optimise.types import PlanInputs
 
 __all__ = [
+    "ARRIVAL_COLUMNS",
     "EXPIRY_COLUMNS",
     "ITEM_COLUMNS",
     "OUTCOME_COLUMNS",
     "SKU_COLUMNS",
-    "Placement",
-    "SkuStreams",
-    "StockCurve",
     "allocate",
-    "best_allocation",
     "check_survival",
     "expected_min",
     "expected_outcomes",
     "item_groups",
-    "place_stock",
+    "plan_inputs",
     "require_columns",
     "score_plan",
-    "sku_streams",
-    "split_outcome",
-    "stock_curve",
-    "stream_marginals",
 ]
 
 OUTCOME_COLUMNS: tuple[str, ...] = tuple(c for c in PLAN_COLUMNS if c != "flags")
@@ -77,6 +66,8 @@ SKU_COLUMNS: tuple[str, ...] = ("merchant_id", "sku_id", "unit_cost", "salvage_v
 # optional skus columns (timestamps, NaT = never): expiry of the units on hand and of units
 # ordered now, and when leftovers are valued at salvage (the end of the horizon)
 EXPIRY_COLUMNS: tuple[str, ...] = ("on_hand_expires_at", "order_expires_at", "salvage_at")
+# optional skus column (timestamp, NaT = before every stream): when an order placed now arrives
+ARRIVAL_COLUMNS: tuple[str, ...] = ("order_arrives_at",)
 _SURVIVAL_TOL = 1e-9
 
 
@@ -170,53 +161,99 @@ def _timestamps(frame: pd.DataFrame, col: str) -> pd.Series:
     return pd.to_datetime(frame[col], utc=True)
 
 
-def sku_streams(
-    items: pd.DataFrame,
-    skus: pd.DataFrame,
-    survival: Sequence[np.ndarray],
-    groups: list[np.ndarray],
-) -> list[SkuStreams]:
-    """Per skus row, its streams with each batch's salvage value and sellable streams.
+def _batch_rows(
+    items: pd.DataFrame, skus: pd.DataFrame, owner: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per items row, whether on-hand units, ordered units and an order at all (its arrival
+    alone) can be sold there; per skus row, each batch's leftover value.
 
     A batch whose expiry is NaT keeps; otherwise its units can be sold in a stream that starts
     before the expiry and are worth salvage_value at the end only if they expire after
     salvage_at (a NaT salvage_at values every leftover). The on-hand expiry is cut to the
-    order's when it is later (or blank while the order's is not).
+    order's when it is later (or blank while the order's is not). An order serves the streams
+    that start at or after order_arrives_at (NaT: every stream).
     """
-    price = items["live_price"].to_numpy(dtype=float)
-    rate = items["return_rate"].to_numpy(dtype=float)
     salvage = skus["salvage_value"].to_numpy(dtype=float)
     ordered = _timestamps(skus, "order_expires_at")
     on_hand = _timestamps(skus, "on_hand_expires_at")
     on_hand = on_hand.where(on_hand.notna() & (ordered.isna() | (on_hand <= ordered)), ordered)
     at = _timestamps(skus, "salvage_at")
-    expiries = [on_hand.to_numpy(), ordered.to_numpy()]
+    arrives = _timestamps(skus, "order_arrives_at")
     valued = [(e.isna() | at.isna() | (e > at)).to_numpy() for e in (on_hand, ordered)]
-    has_start = "start_time" in items.columns
-    start = _timestamps(items, "start_time").to_numpy() if has_start else None
-    out = []
-    for i, g in enumerate(groups):
-        sellable = []
-        for e in expiries:
-            if pd.isna(e[i]):
-                sellable.append(np.ones(len(g), dtype=bool))
-            elif start is None:
-                raise ValueError("items needs start_time to apply expiry dates")
-            else:
-                sellable.append(start[g] < e[i])
-        out.append(
-            SkuStreams(
-                price=price[g],
-                rate=rate[g],
-                survival=[survival[k] for k in g],
-                salvage=(
-                    float(salvage[i]) if valued[0][i] else 0.0,
-                    float(salvage[i]) if valued[1][i] else 0.0,
-                ),
-                sellable=(sellable[0], sellable[1]),
-            )
+    v = [np.where(ok, salvage, 0.0) for ok in valued]
+    limits = [_naive(t)[owner] for t in (on_hand, ordered, arrives)]
+    if "start_time" not in items.columns:
+        if any((~np.isnat(x)).any() for x in limits):
+            raise ValueError("items needs start_time to apply expiry dates and arrivals")
+        every = np.ones(len(items), dtype=bool)
+        return every, every, every, v[0], v[1]
+    start = _naive(_timestamps(items, "start_time"))
+    ok0, ok1 = (np.isnat(e) | (start < e) for e in limits[:2])
+    arrived = np.isnat(limits[2]) | (start >= limits[2])
+    return ok0, ok1 & arrived, arrived, v[0], v[1]
+
+
+def _naive(t: pd.Series) -> np.ndarray:
+    """UTC timestamps as a datetime64[ns] array (NaT kept), for fast comparisons."""
+    return t.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+
+
+def _owner(groups: list[np.ndarray], n_items: int) -> np.ndarray:
+    """The skus row of each items row."""
+    owner = np.zeros(n_items, dtype=np.int64)
+    if groups:
+        sizes = [g.size for g in groups]
+        owner[np.concatenate(groups)] = np.repeat(np.arange(len(groups)), sizes)
+    return owner
+
+
+def _streams(
+    items: pd.DataFrame,
+    skus: pd.DataFrame,
+    survival: Sequence[np.ndarray],
+    groups: list[np.ndarray],
+    owner: np.ndarray,
+) -> tuple[list[SkuStreams], tuple[np.ndarray, np.ndarray]]:
+    ok0, ok1, arrived, v0, v1 = _batch_rows(items, skus, owner)
+    price = items["live_price"].to_numpy(dtype=float)
+    rate = items["return_rate"].to_numpy(dtype=float)
+    late = not arrived.all()
+    out = [
+        SkuStreams(
+            price=price[g],
+            rate=rate[g],
+            survival=[survival[k] for k in g],
+            salvage=(float(v0[i]), float(v1[i])),
+            sellable=(ok0[g], ok1[g]),
+            arrived=arrived[g] if late else None,
         )
-    return out
+        for i, g in enumerate(groups)
+    ]
+    return out, (ok0, ok1)
+
+
+def plan_inputs(
+    items: pd.DataFrame,
+    skus: pd.DataFrame,
+    survival: Sequence[np.ndarray],
+    checked: bool = False,
+) -> PlanInputs:
+    """The PlanInputs of a lineup (items), its SKUs and the demand of each lineup row, or a
+    ValueError naming the first missing column, unmatched row or bad survival array.
+
+    `items` needs ITEM_COLUMNS (and start_time for expiry and arrival), `skus` SKU_COLUMNS and
+    optionally the EXPIRY_COLUMNS and ARRIVAL_COLUMNS. `checked`: survival is already clean.
+    """
+    require_columns(items, "items", ITEM_COLUMNS)
+    require_columns(skus, "skus", SKU_COLUMNS)
+    surv = list(survival) if checked else check_survival(survival, len(items))
+    groups = item_groups(items, skus)
+    owner = _owner(groups, len(items))
+    streams, sellable = _streams(items, skus, surv, groups, owner)
+    start = _timestamps(items, "start_time").reset_index(drop=True)
+    reaches = start[sellable[1]].groupby(owner[sellable[1]]).min()
+    reaches = pd.DatetimeIndex(reaches.reindex(range(len(skus))))
+    return PlanInputs(items, skus, surv, groups, owner, streams, sellable, reaches)
 
 
 def _aligned(values: pd.Series, frame: pd.DataFrame, keys: list[str], what: str) -> np.ndarray:
@@ -236,23 +273,6 @@ def _aligned(values: pd.Series, frame: pd.DataFrame, keys: list[str], what: str)
     return arr.astype(np.int64)
 
 
-def _prepare(
-    items: pd.DataFrame,
-    skus: pd.DataFrame,
-    survival: Sequence[np.ndarray],
-    order_qty: pd.Series,
-    checked: bool = False,
-) -> tuple[list[np.ndarray], list[SkuStreams], np.ndarray, np.ndarray]:
-    require_columns(items, "items", ITEM_COLUMNS)
-    require_columns(skus, "skus", SKU_COLUMNS)
-    surv = list(survival) if checked else check_survival(survival, len(items))
-    groups = item_groups(items, skus)
-    streams = sku_streams(items, skus, surv, groups)
-    q = _aligned(order_qty, skus, ["merchant_id", "sku_id"], "order_qty")
-    on_hand = skus["on_hand"].to_numpy(dtype=np.int64)
-    return groups, streams, on_hand, q
-
-
 def allocate(
     items: pd.DataFrame,
     skus: pd.DataFrame,
@@ -263,10 +283,11 @@ def allocate(
 
     `order_qty` is indexed like `skus` or by a (merchant_id, sku_id) MultiIndex.
     """
-    groups, streams, on_hand, q = _prepare(items, skus, survival, order_qty)
+    inputs = plan_inputs(items, skus, survival)
+    q = _aligned(order_qty, skus, ["merchant_id", "sku_id"], "order_qty")
     out = np.zeros(len(items), dtype=np.int64)
-    for i, g in enumerate(groups):
-        a0, a1 = place_stock(streams[i], int(on_hand[i]), int(q[i]))
+    for i, g in enumerate(inputs.groups):
+        a0, a1 = place_stock(inputs.streams[i], int(inputs.on_hand[i]), int(q[i]))
         out[g] = a0 + a1
     return pd.Series(out, index=items.index, name="allocated_units")
 
@@ -288,17 +309,17 @@ def expected_outcomes(
     `order_qty` is indexed like `skus` or by (merchant_id, sku_id); `allocation` like `items`
     or by (stream_id, sku_id). Without an allocation each SKU's stock is allocated optimally.
     With one, stream k offers at most a_k units, split between the batches as well as possible
-    (units expired at a stream's start are not offered there). A plan that allocates more than
-    a SKU's stock is rejected with a ValueError.
+    (units expired at a stream's start, or ordered units that arrive after it, are not offered
+    there). A plan that allocates more than a SKU's stock is rejected with a ValueError.
     """
-    surv = check_survival(survival, len(items))
-    groups, streams, on_hand, q = _prepare(items, skus, surv, order_qty, checked=True)
+    inputs = plan_inputs(items, skus, survival)
+    q = _aligned(order_qty, skus, ["merchant_id", "sku_id"], "order_qty")
     alloc = (
         None
         if allocation is None
         else _aligned(allocation, items, ["stream_id", "sku_id"], "allocation")
     )
-    return score_plan(items, skus, surv, groups, streams, q, alloc)[1]
+    return score_plan(inputs, q, alloc)[2]
 
 
 def expected_min(survival: list[np.ndarray], stocks: list) -> list[np.ndarray]:
@@ -316,26 +337,36 @@ def expected_min(survival: list[np.ndarray], stocks: list) -> list[np.ndarray]:
     return out
 
 
+def _pooled_split(inputs: PlanInputs, alloc: np.ndarray, pooled: np.ndarray) -> np.ndarray:
+    """On-hand units per items row of the pooled SKUs' allocation `alloc` (on_hand_first,
+    vectorised): the streams only stock on hand reaches, then the rest in stream order."""
+    owner, order, early = inputs.owner, inputs.order, inputs.early_rows
+    a0 = np.where(early & pooled[owner], alloc, 0).astype(np.int64)
+    n = len(inputs.skus)
+    left = inputs.on_hand - np.bincount(owner, weights=a0, minlength=n).astype(np.int64)
+    rest = np.where(~early[order] & pooled[owner[order]], alloc[order], 0).astype(np.int64)
+    before = np.cumsum(rest) - rest  # this SKU's earlier streams, plus every earlier SKU's
+    sizes = np.array([g.size for g in inputs.groups], dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    offset = np.repeat(np.append(before, 0)[first], sizes)
+    room = np.maximum(left[owner[order]] - (before - offset), 0)
+    a0[order] += np.minimum(rest, room)
+    return a0
+
+
 def score_plan(
-    items: pd.DataFrame,
-    skus: pd.DataFrame,
-    survival: list[np.ndarray],
-    groups: list[np.ndarray],
-    streams: list[SkuStreams],
-    q: np.ndarray,
-    alloc: np.ndarray | None = None,
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """(units per items row, outcome frame) of ordering q (per skus row) on checked inputs;
-    `alloc` (per items row) caps each stream as in expected_outcomes, None = best split."""
-    on_hand = skus["on_hand"].to_numpy(dtype=np.int64)
+    inputs: PlanInputs, q: np.ndarray, alloc: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """(on-hand units, ordered units, per items row; the outcome frame, per skus row) of
+    ordering q (per skus row); `alloc` (per items row) caps each stream as in
+    expected_outcomes, None = the best split."""
+    skus, groups, streams, owner = inputs.skus, inputs.groups, inputs.streams, inputs.owner
+    on_hand = inputs.on_hand
     stock = on_hand + q
-    n = len(skus)
-    owner = np.zeros(len(items), dtype=np.int64)
-    for i, g in enumerate(groups):
-        owner[g] = i
-    a0 = np.zeros(len(items), dtype=np.int64)
-    a1 = np.zeros(len(items), dtype=np.int64)
-    one = np.array([n0 == 0 or st.one_batch for n0, st in zip(on_hand, streams, strict=True)])
+    n, n_items = len(skus), len(inputs.items)
+    a0 = np.zeros(n_items, dtype=np.int64)
+    a1 = np.zeros(n_items, dtype=np.int64)
+    fast = np.zeros(n, dtype=bool)
     if alloc is not None:
         over = np.bincount(owner, weights=alloc, minlength=n) > stock
         if over.any():
@@ -345,25 +376,31 @@ def score_plan(
                 f"({int(alloc[groups[i]].sum())} units) exceeds its stock after ordering "
                 f"({int(stock[i])})"
             )
-        # one batch: which units are on hand does not change the value; count them as ordered
-        sellable = np.zeros(len(items), dtype=bool)
-        for i, g in enumerate(groups):
-            sellable[g] = streams[i].sellable[1]
-        a1 = np.where(one[owner] & sellable, alloc, 0).astype(np.int64)
+        # pooled: the batch a unit comes from does not change its value, as long as the streams
+        # before the order's arrival get no more than the stock on hand
+        early = inputs.early_rows
+        in_early = np.bincount(owner, weights=np.where(early, alloc, 0), minlength=n)
+        fast = inputs.pooled & (in_early <= on_hand)
+        reach = inputs.sellable[1] | (early & (on_hand[owner] > 0))
+        offered = np.where(fast[owner] & reach, alloc, 0).astype(np.int64)
+        a0 = _pooled_split(inputs, offered, fast)
+        a1 = offered - a0
     for i, g in enumerate(groups):
-        if alloc is None or not one[i]:
+        if not fast[i]:
             caps = None if alloc is None else alloc[g]
             a0[g], a1[g] = place_stock(streams[i], int(on_hand[i]), int(q[i]), caps)
-    sold, sold0, demand_r = expected_min(survival, [a0 + a1, a0, None])
-    price = items["live_price"].to_numpy(dtype=float)
-    rate = items["return_rate"].to_numpy(dtype=float)
+    # for pooled SKUs (v_0 = v_1) the value does not depend on the split: count every unit sold
+    # as ordered, so that it reads the same whichever batch the split names
+    sold, sold0, demand_r = expected_min(
+        inputs.survival, [a0 + a1, np.where(inputs.pooled[owner], 0, a0), None]
+    )
+    price, rate = inputs.price, inputs.rate
 
     def per_sku(x: np.ndarray) -> np.ndarray:
         return np.bincount(owner, weights=x, minlength=n)
 
     kept, kept0 = per_sku((1.0 - rate) * sold), per_sku((1.0 - rate) * sold0)
-    v0 = np.array([st.salvage[0] for st in streams])
-    v1 = np.array([st.salvage[1] for st in streams])
+    v0, v1 = inputs.salvage
     value = per_sku(price * (1.0 - rate) * sold) + v0 * (on_hand - kept0) + v1 * (q - kept + kept0)
     demand, sales, returned = per_sku(demand_r), per_sku(sold), per_sku(rate * sold)
     fill = np.where(demand > 0, sales / np.where(demand > 0, demand, 1.0), 1.0)
@@ -384,4 +421,4 @@ def score_plan(
         },
         columns=list(OUTCOME_COLUMNS),
     )
-    return a0 + a1, frame
+    return a0, a1, frame
