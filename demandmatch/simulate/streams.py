@@ -102,9 +102,9 @@ def _debut_streams(
     streamers: pd.DataFrame,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Adds an upcoming stream for every debuting streamer that got none."""
-    upcoming = day >= ws.history_days
+    booked = set(streamer[day >= ws.history_days].tolist())  # streamers with an upcoming stream
     for h in np.flatnonzero(streamers["_debut"].to_numpy()):
-        if (streamer[upcoming] == h).any():
+        if h in booked:
             continue
         links = streamers["_merchants"].iloc[h]
         day = np.append(day, rng.integers(ws.history_days, ws.history_days + ws.horizon_days))
