@@ -36,20 +36,28 @@ gives the same world and byte-identical files.
 """
 
 from .entities import POP_SD
-from .profiles import CATEGORIES, SIZES, Category, WorldSize
+from .profiles import CATEGORIES, SIZES, Category, WorldSize, scaled
+from .scenarios import ABOUT, DEMO, SCENARIOS, Scenario, load_scenario, scenario
 from .streams import HYPE_SD
 from .world import TRUTH_COLUMNS, World, load_truth, simulate_world, write_world
 
 __all__ = [
+    "ABOUT",
     "CATEGORIES",
+    "DEMO",
     "HYPE_SD",
     "POP_SD",
+    "SCENARIOS",
     "SIZES",
     "TRUTH_COLUMNS",
     "Category",
+    "Scenario",
     "World",
     "WorldSize",
+    "load_scenario",
     "load_truth",
+    "scaled",
+    "scenario",
     "simulate_world",
     "write_world",
 ]

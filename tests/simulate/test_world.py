@@ -351,7 +351,12 @@ def test_write_world_layout_and_round_trip(tmp_path: Path) -> None:
     data = write_world(world, out)
     assert data == out / "data"
     assert sorted(p.name for p in data.iterdir()) == sorted(f"{t}.csv" for t in TABLES)
-    assert sorted(p.name for p in out.iterdir()) == ["data", "truth.csv", "world.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "data",
+        "scenario.json",
+        "truth.csv",
+        "world.json",
+    ]
     meta = json.loads((out / "world.json").read_text())
     assert meta["seed"] == 0 and meta["size"] == "tiny"
     assert pd.Timestamp(meta["as_of"]) == world.as_of
