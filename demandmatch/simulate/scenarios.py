@@ -141,7 +141,7 @@ _SETS: dict[str, dict[str, Any]] = {
     "no_brand_signal": {"brand_sd": 0.0},
     "heavy_hype": {"hype": ((0.8, 0.3), (0.2, 0.8))},
     "lead_0_3": {"lead_days": (0, 3)},
-    "sellout_10_50": {"gut_center": (0.85, 2.6)},
+    "sellout_10_50": {"gut_center": (0.72, 3.5)},
     "weak_video": {"video_tie": 0.3},
     "many_new_streamers": {"debut_share": 0.35},
     "nb_size_low": {"nb_size": (0.5, 2.0)},
