@@ -46,15 +46,23 @@ def play_history(
     demand, sku, merchant = items["demand"].tolist(), items["_k"].tolist(), merchant_arr.tolist()
     stock = [-1] * n
     sold = [-1] * n
-    memory = _Memory()
+    # recent remembered sales per SKU, per merchant and per (merchant, streamer): each a window
+    # [values, their sum]. Every remembered value is a whole number, so the running sums are
+    # exact and their means equal numpy's mean of the same window.
+    own: dict[int, list] = {}
+    theirs: dict[int, list] = {}
+    paired: dict[tuple[int, int], list] = {}
     for i in np.flatnonzero(past).tolist():
-        m, h = merchant[i], host[i]
+        k, m, h = sku[i], merchant[i], host[i]
         if unlimited[i]:
             sold[i] = demand[i]
         else:
-            stock[i] = max(1, round(memory.gut(sku[i], m, h) * noise[i]))
+            stock[i] = max(1, round(_gut(own.get(k), theirs.get(m), paired.get((m, h))) * noise[i]))
             sold[i] = min(demand[i], stock[i])
-        memory.add(sku[i], m, h, sold[i] * (SELLOUT_BUMP if sold[i] == stock[i] else 1.0))
+        value = sold[i] * (SELLOUT_BUMP if sold[i] == stock[i] else 1.0)
+        for table, key, width in ((own, k, OWN_WINDOW), (theirs, m, MERCHANT_WINDOW)):
+            _remember(table, key, width, value)
+        _remember(paired, (m, h), HOST_WINDOW, value)
     stock_arr, sold_arr = np.array(stock, dtype=np.int64), np.array(sold, dtype=np.int64)
     returned = rng.binomial(np.maximum(sold_arr, 0), items["_return_rate"].to_numpy())
     items["units_sold"] = nullable(sold_arr, past)
@@ -62,42 +70,29 @@ def play_history(
     items["stock_allocated"] = nullable(stock_arr, stock_arr >= 0)
 
 
-class _Memory:
-    """A merchant's recent remembered sales per SKU, per merchant and per (merchant, streamer),
-    each kept as a window with its running sum. Every remembered value is a whole number, so
-    the running sums are exact and their means equal numpy's mean of the same window."""
+def _remember(table: dict, key: object, width: int, value: float) -> None:
+    """Appends `value` to the window of `key`, keeping its last `width` values and their sum."""
+    got = table.get(key)
+    if got is None:
+        table[key] = [deque([value]), value]
+        return
+    window = got[0]
+    window.append(value)
+    got[1] += value
+    if len(window) > width:
+        got[1] -= window.popleft()
 
-    def __init__(self) -> None:
-        self.windows: dict[object, tuple[deque[float], list[float]]] = {}
 
-    def add(self, sku: int, merchant: int, host: int, value: float) -> None:
-        for key, width in ((sku, OWN_WINDOW), (("m", merchant), MERCHANT_WINDOW)):
-            self._push(key, width, value)
-        self._push(("mh", merchant, host), HOST_WINDOW, value)
-
-    def _push(self, key: object, width: int, value: float) -> None:
-        got = self.windows.get(key)
-        if got is None:
-            got = self.windows[key] = (deque(), [0.0])
-        window, total = got
-        window.append(value)
-        total[0] += value
-        if len(window) > width:
-            total[0] -= window.popleft()
-
-    def gut(self, sku: int, merchant: int, host: int) -> float:
-        """A merchant's guess of what a SKU will sell with a streamer, from recent sales."""
-        theirs = self.windows.get(("m", merchant))
-        if theirs is None:
-            return 10.0
-        overall = max(theirs[1][0] / len(theirs[0]), 0.5)
-        own = self.windows.get(sku)
-        base = own[1][0] / len(own[0]) if own else overall
-        with_host = self.windows.get(("mh", merchant, host))
-        if with_host is None or len(with_host[0]) < 5:
-            return base
-        ratio = with_host[1][0] / len(with_host[0]) / overall
-        return base * min(max(ratio, 0.2), 5.0)
+def _gut(own: list | None, theirs: list | None, paired: list | None) -> float:
+    """A merchant's guess of what a SKU will sell with a streamer, from the windows of recent
+    sales of the SKU, of the merchant and of the merchant with this streamer."""
+    if theirs is None:
+        return 10.0
+    overall = max(theirs[1] / len(theirs[0]), 0.5)
+    base = own[1] / len(own[0]) if own is not None else overall
+    if paired is None or len(paired[0]) < 5:
+        return base
+    return base * min(max(paired[1] / len(paired[0]) / overall, 0.2), 5.0)
 
 
 def nullable(values: np.ndarray, known: np.ndarray) -> pd.arrays.IntegerArray:

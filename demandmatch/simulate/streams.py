@@ -150,28 +150,36 @@ def make_lineups(
     """5-30 SKUs of the stream's merchant per stream, hits first, 1-3 featured; new SKUs only
     in upcoming streams, and then `launch_push` times as likely to be picked as another SKU of
     the same popularity. Every new SKU ends up in some upcoming lineup."""
-    by_merchant = {m: g.index.to_numpy() for m, g in catalog.groupby("_m")}
     pop = catalog["_pop"].to_numpy()
     launch = catalog["_launch"].to_numpy()
     new = catalog["_new"].to_numpy()
+    weight = np.exp(0.5 * pop) * np.where(new, launch_push, 1.0)
+    by_merchant = {
+        m: (k, launch[k], new[k], weight[k])
+        for m, k in ((m, g.index.to_numpy()) for m, g in catalog.groupby("_m"))
+    }
+    log13 = np.log(13)
     chosen: list[np.ndarray] = []
     columns = ("_m", "_day", "_upcoming")
     for m, day, upcoming in zip(*(streams[c].tolist() for c in columns), strict=True):
-        skus = by_merchant[m]
-        ok = (launch[skus] <= day) & (~new[skus] | upcoming)
-        skus = skus[ok]
-        n = min(len(skus), int(np.clip(round(np.exp(rng.normal(np.log(13), 0.4))), 5, 30)))
-        w = np.exp(0.5 * pop[skus]) * np.where(new[skus], launch_push, 1.0)
+        skus, launched, is_new, w = by_merchant[m]
+        ok = (launched <= day) & (~is_new | upcoming)
+        skus, w = skus[ok], w[ok]
+        n = min(len(skus), min(max(round(np.exp(rng.normal(log13, 0.4))), 5), 30))
         chosen.append(rng.choice(skus, size=n, replace=False, p=w / w.sum()))
     _place_new_skus(rng, streams, catalog, chosen)
     ordered, featured = [], []
+    by_slot: dict[int, np.ndarray] = {}  # lineup size -> featured odds, 1 / slot
     for skus in chosen:
         order = np.argsort(-(pop[skus] + rng.normal(0.0, 1.0, size=len(skus))), kind="stable")
         ordered.append(skus[order])
         n_feat = min(len(skus), 1 + int(rng.binomial(2, 0.4)))
-        p = 1.0 / np.arange(1, len(skus) + 1)
+        p = by_slot.get(len(skus))
+        if p is None:
+            p = by_slot[len(skus)] = 1.0 / np.arange(1, len(skus) + 1)
+            p /= p.sum()
         flags = np.zeros(len(skus), dtype=bool)
-        flags[rng.choice(len(skus), size=n_feat, replace=False, p=p / p.sum())] = True
+        flags[rng.choice(len(skus), size=n_feat, replace=False, p=p)] = True
         featured.append(flags)
     sizes = np.array([len(skus) for skus in chosen])
     starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
