@@ -190,32 +190,78 @@ def _print_summary(summary: dict[str, object], out_dir: Path) -> None:
 @app.command()
 def simulate(
     out: Annotated[
-        Path, typer.Option(help="Folder to write: OUT/data (tables) and OUT/truth.csv.")
-    ],
+        Path | None,
+        typer.Option(help="Folder to write: OUT/data (tables), OUT/truth.csv, OUT/scenario.json."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same world.")] = 0,
-    size: Annotated[str, typer.Option(help="tiny, small or demo.")] = "demo",
+    size: Annotated[
+        str,
+        typer.Option(
+            help="tiny, small, demo; growth worlds x1, x2, x4, x8, x16 (k times the demo's "
+            "merchants, streamers and streams per day) or million (~1M past stream items)."
+        ),
+    ] = "demo",
+    scale: Annotated[
+        float,
+        typer.Option(help="Multiply the size's merchants, streamers and streams per day."),
+    ] = 1.0,
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="What the world's structure is like: demo, or a zoo scenario "
+            "(--list-scenarios); several joined by commas compose."
+        ),
+    ] = "demo",
+    list_scenarios: Annotated[
+        bool, typer.Option("--list-scenarios", help="List the scenarios and exit.")
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     reuse: Annotated[
-        bool, typer.Option(help="Keep OUT as it is if it already holds this seed and size.")
+        bool,
+        typer.Option(help="Keep OUT as it is if it already holds this seed, size and scenario."),
     ] = False,
 ) -> None:
-    """Generate a demo live-commerce world with its hidden true demand."""
-    from .simulate import SIZES, simulate_world, write_world
+    """Generate a live-commerce world with its hidden true demand."""
+    from .simulate import ABOUT, SIZES, load_scenario, scaled, simulate_world, write_world
+    from .simulate import scenario as resolve_scenario
 
-    if size not in SIZES:
-        console.print(f"[red]error[/red] unknown size '{size}'; choose from {sorted(SIZES)}")
+    if list_scenarios:
+        for name, about in ABOUT.items():
+            typer.echo(f"{name:<20}{about}")
+        return
+    if out is None:
+        console.print("[red]error[/red] --out is required")
         raise typer.Exit(2)
+    if size not in SIZES:
+        console.print(f"[red]error[/red] unknown size '{size}'; choose from {list(SIZES)}")
+        raise typer.Exit(2)
+    try:
+        world_scenario = resolve_scenario(scenario)
+        world_size = size if scale == 1.0 else scaled(SIZES[size], scale)
+    except ValueError as err:
+        console.print(f"[red]error[/red] {err}")
+        raise typer.Exit(2) from err
+    label = size if scale == 1.0 else f"{size} x{scale:g}"
     meta = out / "world.json"
     if reuse and meta.exists():
         info = json.loads(meta.read_text())
-        if info.get("seed") == seed and info.get("size") == size:
-            console.print(f"demo world {out} (seed {seed}, {size}) already there")
+        same_size = info.get("size") == (size if scale == 1.0 else _size_dict(world_size))
+        same = load_scenario(out).name == world_scenario.name
+        if info.get("seed") == seed and same_size and same:
+            console.print(f"world {out} (seed {seed}, {label}, {scenario}) already there")
             return
-    with console.status(f"simulating a {size} world (seed {seed})"):
-        world = simulate_world(seed, size)
+    with console.status(f"simulating a {label} {scenario} world (seed {seed})"):
+        world = simulate_world(seed, world_size, world_scenario)
         data_dir = write_world(world, out, fmt)  # type: ignore[arg-type]
     counts = ", ".join(f"{len(v):,} {k}" for k, v in world.tables.items())
     console.print(f"wrote {data_dir}: {counts}; truth beside it in {out / 'truth.csv'}")
+
+
+def _size_dict(size: object) -> dict:
+    """A WorldSize as world.json records it (JSON turns its tuples into lists)."""
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(size)))  # type: ignore[call-overload]
 
 
 @app.command("config-docs")

@@ -9,7 +9,9 @@ import pandas as pd
 from .profiles import CATEGORIES, MERCHANT_NAMES, WorldSize
 
 POP_SD = 0.7  # a SKU's hidden popularity around its brand's: log-normal, this spread
+BRAND_SD = 0.3  # a brand's effect on log demand: normal, this spread
 SKILL_SD = 0.45  # a streamer's hidden selling skill
+DEBUT_SHARE = 0.07  # streamers whose first stream is in the upcoming horizon
 
 
 def make_merchants(rng: np.random.Generator, ws: WorldSize) -> pd.DataFrame:
@@ -33,8 +35,11 @@ def make_merchants(rng: np.random.Generator, ws: WorldSize) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def make_catalog(rng: np.random.Generator, ws: WorldSize, merchants: pd.DataFrame) -> pd.DataFrame:
-    """Every merchant's SKUs with their economics and hidden popularity.
+def make_catalog(
+    rng: np.random.Generator, ws: WorldSize, merchants: pd.DataFrame, brand_sd: float = BRAND_SD
+) -> pd.DataFrame:
+    """Every merchant's SKUs with their economics and hidden popularity (its own plus its
+    brand's effect, normal with spread `brand_sd`).
 
     `_launch` is the day a SKU can first appear in a lineup; `_new` SKUs first appear in the
     upcoming horizon (cold start).
@@ -44,12 +49,17 @@ def make_catalog(rng: np.random.Generator, ws: WorldSize, merchants: pd.DataFram
     for m, row in merchants.iterrows():
         n = int(rng.integers(lo, hi + 1))
         cats = np.array(row["_cats"])[rng.integers(len(row["_cats"]), size=n)]
-        frames.append(_skus(rng, int(m), str(row["merchant_id"]), cats, ws.history_days))
+        frames.append(_skus(rng, int(m), str(row["merchant_id"]), cats, ws.history_days, brand_sd))
     return pd.concat(frames, ignore_index=True)
 
 
 def _skus(
-    rng: np.random.Generator, m: int, merchant_id: str, cats: np.ndarray, history_days: int
+    rng: np.random.Generator,
+    m: int,
+    merchant_id: str,
+    cats: np.ndarray,
+    history_days: int,
+    brand_sd: float,
 ) -> pd.DataFrame:
     n = len(cats)
     rows = []
@@ -58,7 +68,7 @@ def _skus(
         cat = CATEGORIES[int(c)]
         brand = cat.brands[int(rng.integers(len(cat.brands)))]
         if brand not in brand_effects:
-            brand_effects[brand] = float(rng.normal(0.0, 0.3))
+            brand_effects[brand] = float(rng.normal(0.0, brand_sd))
         price = float(np.exp(rng.normal(np.log(cat.price), cat.price_sigma)))
         price = round(max(round(price) - 0.1, 4.9), 2)  # 129.9-style price points
         cost = round(price * rng.uniform(*cat.cost_share), 2)
@@ -100,9 +110,11 @@ def _skus(
     return out
 
 
-def make_streamers(rng: np.random.Generator, ws: WorldSize, n_merchants: int) -> pd.DataFrame:
+def make_streamers(
+    rng: np.random.Generator, ws: WorldSize, n_merchants: int, debut_share: float = DEBUT_SHARE
+) -> pd.DataFrame:
     """Hosts: heavy-tailed followers, hidden skill and category tastes, the merchants they
-    work with; `_debut` hosts have no past stream (cold start)."""
+    work with; `_debut` hosts (a `debut_share` of them) have no past stream (cold start)."""
     n = ws.n_streamers
     followers = np.exp(rng.normal(np.log(5e4), 1.5, size=n)).clip(1e3, 1e7).round()
     affinity = rng.normal(0.0, 0.15, size=(n, len(CATEGORIES)))
@@ -120,7 +132,7 @@ def make_streamers(rng: np.random.Generator, ws: WorldSize, n_merchants: int) ->
             h = int(rng.integers(n))
             links[h] = tuple(sorted({*links[h], m}))
     debut = np.zeros(n, dtype=bool)
-    debut[rng.choice(n, size=max(1, round(0.07 * n)), replace=False)] = True
+    debut[rng.choice(n, size=max(1, round(debut_share * n)), replace=False)] = True
     return pd.DataFrame(
         {
             "streamer_id": [f"H{h + 1:03d}" for h in range(n)],

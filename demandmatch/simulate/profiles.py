@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,26 @@ SIZES: dict[str, WorldSize] = {
         streams_per_day=8.0,
     ),
 }
+
+
+def scaled(size: WorldSize, k: float) -> WorldSize:
+    """`size` with k times its merchants, streamers and streams per day (the same history and
+    horizon): about k times its stream items."""
+    if k <= 0:
+        raise ValueError(f"scale must be > 0, not {k}")
+    return replace(
+        size,
+        n_merchants=max(1, round(size.n_merchants * k)),
+        n_streamers=max(1, round(size.n_streamers * k)),
+        streams_per_day=size.streams_per_day * k,
+    )
+
+
+# growth worlds: k times the demo (x1 is the demo under another name), and a world of about
+# 1,000,000 past stream items and 100,000 upcoming ones (46x the demo's platform over a 200-day
+# history, so that the 14-day horizon holds a tenth as many items as the history)
+SIZES |= {f"x{k}": scaled(SIZES["demo"], k) for k in (1, 2, 4, 8, 16)}
+SIZES["million"] = replace(scaled(SIZES["demo"], 46), history_days=200)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -18,6 +20,7 @@ from .profiles import (
 
 HYPE_SD = 0.45  # a stream's hidden log hype: normal, this spread, ...
 HYPE_FESTIVAL = 0.3  # ... centred this much higher at full festival intensity
+LAUNCH_PUSH = 3.0  # a new SKU is this many times as likely to be picked into an upcoming lineup
 
 
 def make_streams(
@@ -26,10 +29,14 @@ def make_streams(
     merchants: pd.DataFrame,
     streamers: pd.DataFrame,
     catalog: pd.DataFrame,
+    hype_sd: Callable[[int], np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Past and upcoming streams: day, start minute (local, from the first day), merchant,
     streamer, duration and hidden hype. Every merchant and every debuting streamer gets at
-    least one upcoming stream."""
+    least one upcoming stream.
+
+    The hype is normal around its festival centre with spread HYPE_SD, or with a spread per
+    stream from `hype_sd(n)` (a scale mixture: heavier tails)."""
     n_days = ws.history_days + ws.horizon_days
     first = HORIZON_START - pd.Timedelta(days=ws.history_days)
     dates = pd.date_range(first, periods=n_days, freq="D")
@@ -64,7 +71,8 @@ def make_streams(
             "_fest": fest[day],
         }
     )
-    out["_loghype"] = rng.normal(0.0, HYPE_SD, size=n) + HYPE_FESTIVAL * out["_fest"].to_numpy()
+    sd = HYPE_SD if hype_sd is None else hype_sd(n)
+    out["_loghype"] = rng.normal(0.0, sd, size=n) + HYPE_FESTIVAL * out["_fest"].to_numpy()
     out = out.sort_values(["_start", "_m", "_h"], kind="stable").reset_index(drop=True)
     out["_upcoming"] = out["_day"] >= ws.history_days
     out.insert(0, "stream_id", [f"S{i + 1:06d}" for i in range(len(out))])
@@ -84,13 +92,33 @@ def _pick_streamers(
     links = streamers["_merchants"].tolist()
     out = np.empty(merchant.size, dtype=int)
     guests = rng.random(merchant.size) < 0.05
-    for i, m in enumerate(merchant):
-        w = activity * np.where(debut, 3.0 * upcoming[i], 1.0)
+    # one uniform per stream, as rng.choice(len(w), p=w / w.sum()) per stream would draw; the
+    # weights take few distinct values (past or upcoming, linked or guest, the merchant), so
+    # each group's pick is one searchsorted on the cumulative weights choice would build
+    u = rng.random(merchant.size)
+    up = np.asarray(upcoming, dtype=bool)
+    for m in np.unique(merchant).tolist():
         linked = np.array([m in ms for ms in links])
-        if not guests[i] and (w * linked).sum() > 0:
-            w = w * linked
-        out[i] = rng.choice(len(w), p=w / w.sum())
+        for is_up in (False, True):
+            w = activity * np.where(debut, 3.0 * is_up, 1.0)
+            mine = (merchant == m) & (up == is_up)
+            if not mine.any():
+                continue
+            if (w * linked).sum() > 0:
+                at_home = mine & ~guests
+                out[at_home] = weighted_pick(w * linked, u[at_home])
+                mine &= guests
+            out[mine] = weighted_pick(w, u[mine])
     return out
+
+
+def weighted_pick(w: np.ndarray, u: np.ndarray | float) -> np.ndarray:
+    """Indices drawn with weights `w` from uniforms `u`, exactly as Generator.choice(len(w),
+    p=w / w.sum()) draws them from its uniforms: the first index whose cumulative probability
+    exceeds the uniform. Drawing the uniforms at once makes a loop of choices one call."""
+    cdf = (w / w.sum()).cumsum()
+    cdf /= cdf[-1]
+    return cdf.searchsorted(u, side="right")
 
 
 def _debut_streams(
@@ -102,9 +130,9 @@ def _debut_streams(
     streamers: pd.DataFrame,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Adds an upcoming stream for every debuting streamer that got none."""
-    upcoming = day >= ws.history_days
+    booked = set(streamer[day >= ws.history_days].tolist())  # streamers with an upcoming stream
     for h in np.flatnonzero(streamers["_debut"].to_numpy()):
-        if (streamer[upcoming] == h).any():
+        if h in booked:
             continue
         links = streamers["_merchants"].iloc[h]
         day = np.append(day, rng.integers(ws.history_days, ws.history_days + ws.horizon_days))
@@ -114,38 +142,55 @@ def _debut_streams(
 
 
 def make_lineups(
-    rng: np.random.Generator, streams: pd.DataFrame, catalog: pd.DataFrame
+    rng: np.random.Generator,
+    streams: pd.DataFrame,
+    catalog: pd.DataFrame,
+    launch_push: float = LAUNCH_PUSH,
 ) -> pd.DataFrame:
     """5-30 SKUs of the stream's merchant per stream, hits first, 1-3 featured; new SKUs only
-    (and then eagerly) in upcoming streams. Every new SKU ends up in some upcoming lineup."""
-    by_merchant = {m: g.index.to_numpy() for m, g in catalog.groupby("_m")}
+    in upcoming streams, and then `launch_push` times as likely to be picked as another SKU of
+    the same popularity. Every new SKU ends up in some upcoming lineup."""
     pop = catalog["_pop"].to_numpy()
     launch = catalog["_launch"].to_numpy()
     new = catalog["_new"].to_numpy()
+    weight = np.exp(0.5 * pop) * np.where(new, launch_push, 1.0)
+    by_merchant = {
+        m: (k, launch[k], new[k], weight[k])
+        for m, k in ((m, g.index.to_numpy()) for m, g in catalog.groupby("_m"))
+    }
+    log13 = np.log(13)
     chosen: list[np.ndarray] = []
     columns = ("_m", "_day", "_upcoming")
     for m, day, upcoming in zip(*(streams[c].tolist() for c in columns), strict=True):
-        skus = by_merchant[m]
-        ok = (launch[skus] <= day) & (~new[skus] | upcoming)
-        skus = skus[ok]
-        n = min(len(skus), int(np.clip(round(np.exp(rng.normal(np.log(13), 0.4))), 5, 30)))
-        w = np.exp(0.5 * pop[skus]) * np.where(new[skus], 3.0, 1.0)
+        skus, launched, is_new, w = by_merchant[m]
+        ok = (launched <= day) & (~is_new | upcoming)
+        skus, w = skus[ok], w[ok]
+        n = min(len(skus), min(max(round(np.exp(rng.normal(log13, 0.4))), 5), 30))
         chosen.append(rng.choice(skus, size=n, replace=False, p=w / w.sum()))
     _place_new_skus(rng, streams, catalog, chosen)
-    rows = []
-    for i, skus in enumerate(chosen):
+    ordered, featured = [], []
+    by_slot: dict[int, np.ndarray] = {}  # lineup size -> featured odds, 1 / slot
+    for skus in chosen:
         order = np.argsort(-(pop[skus] + rng.normal(0.0, 1.0, size=len(skus))), kind="stable")
-        skus = skus[order]
+        ordered.append(skus[order])
         n_feat = min(len(skus), 1 + int(rng.binomial(2, 0.4)))
-        p = 1.0 / np.arange(1, len(skus) + 1)
-        featured = np.zeros(len(skus), dtype=bool)
-        featured[rng.choice(len(skus), size=n_feat, replace=False, p=p / p.sum())] = True
-        rows.append(
-            pd.DataFrame(
-                {"_s": i, "_k": skus, "slot": np.arange(1, len(skus) + 1), "featured": featured}
-            )
-        )
-    return pd.concat(rows, ignore_index=True)
+        p = by_slot.get(len(skus))
+        if p is None:
+            p = by_slot[len(skus)] = 1.0 / np.arange(1, len(skus) + 1)
+            p /= p.sum()
+        flags = np.zeros(len(skus), dtype=bool)
+        flags[rng.choice(len(skus), size=n_feat, replace=False, p=p)] = True
+        featured.append(flags)
+    sizes = np.array([len(skus) for skus in chosen])
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return pd.DataFrame(
+        {
+            "_s": np.repeat(np.arange(len(chosen)), sizes),
+            "_k": np.concatenate(ordered),
+            "slot": np.arange(sizes.sum()) - starts + 1,
+            "featured": np.concatenate(featured),
+        }
+    )
 
 
 def _place_new_skus(

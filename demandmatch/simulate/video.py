@@ -5,15 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .streams import weighted_pick
+
 
 def make_videos(
-    rng: np.random.Generator, streams: pd.DataFrame, items: pd.DataFrame, followers: np.ndarray
+    rng: np.random.Generator,
+    streams: pd.DataFrame,
+    items: pd.DataFrame,
+    followers: np.ndarray,
+    video_hype: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """1-6 short videos per stream, published 12-120 h before it, 60% featuring one SKU of the
     lineup; `_scale` is the views a video tends to (followers^0.7 x hype x noise), `_tau` (h)
-    how fast it gets there."""
+    how fast it gets there. The hype the videos follow is the stream's own unless `video_hype`
+    (one per stream) says otherwise."""
     fest = streams["_fest"].to_numpy()
-    loghype = streams["_loghype"].to_numpy()
+    loghype = streams["_loghype"].to_numpy() if video_hype is None else video_hype
     k = np.clip(1 + rng.poisson(1.0 + fest + 0.6 * np.maximum(loghype, 0.0)), 1, 6)
     s = np.repeat(np.arange(len(streams)), k)
     nv = s.size
@@ -21,10 +28,11 @@ def make_videos(
     bounds = np.searchsorted(items["_s"].to_numpy(), np.arange(len(streams) + 1))
     featured = items["featured"].to_numpy()
     sku = np.full(nv, -1)
-    for v in np.flatnonzero(rng.random(nv) < 0.6):
+    with_sku = np.flatnonzero(rng.random(nv) < 0.6)
+    u = rng.random(with_sku.size)  # one uniform per pick, as rng.choice(p=...) draws
+    for v, x in zip(with_sku.tolist(), u.tolist(), strict=True):
         lo, hi = bounds[s[v]], bounds[s[v] + 1]
-        w = 1.0 + 2.0 * featured[lo:hi]
-        sku[v] = lo + int(rng.choice(hi - lo, p=w / w.sum()))  # row of items
+        sku[v] = lo + int(weighted_pick(1.0 + 2.0 * featured[lo:hi], x))  # row of items
     scale = (
         2.5
         * followers[streams["_h"].to_numpy()[s]] ** 0.7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -12,7 +13,6 @@ import pandas as pd
 
 from demandmatch.data.schema import TABLES
 
-from .demand import demand_mean, item_return_rates, play_history, stream_viewers
 from .entities import (
     make_catalog,
     make_merchants,
@@ -21,8 +21,12 @@ from .entities import (
     plan_lead_times,
     stock_on_hand,
 )
-from .profiles import CATEGORIES, HORIZON_START, SIZES, WorldSize
+from .history import play_history, stream_viewers
+from .profiles import HORIZON_START, SIZES, WorldSize
+from .scenarios import DEMO, Scenario
+from .scenarios import scenario as resolve_scenario
 from .streams import HYPE_FESTIVAL, make_lineups, make_streams, set_prices
+from .truth import demand_mean, item_return_rates, item_sizes
 from .video import make_videos, video_snapshots
 
 TRUTH_COLUMNS = (
@@ -50,34 +54,46 @@ class World:
     as_of: pd.Timestamp
     seed: int
     size: str | WorldSize = "demo"
+    scenario: Scenario = DEMO
 
 
-def simulate_world(seed: int = 0, size: str | WorldSize = "demo") -> World:
-    """Builds a whole world from one seed: same seed and size, same world."""
+def simulate_world(
+    seed: int = 0, size: str | WorldSize = "demo", scenario: str | Scenario = "demo"
+) -> World:
+    """Builds a whole world from one seed: same seed, size and scenario, same world.
+
+    `scenario` names one of SCENARIOS (several joined by commas compose) or is a Scenario of
+    its own knobs; the demo's world is the same whatever else exists. Every draw a scenario adds
+    comes from its own seeded stream (`_knob_rng`), so the main stream stays the demo's up to
+    the first value a knob changes."""
     ws = SIZES[size] if isinstance(size, str) else size
+    sc = resolve_scenario(scenario)
     rng = np.random.default_rng(seed)
     first = HORIZON_START - pd.Timedelta(days=ws.history_days)
     merchants = make_merchants(rng, ws)
-    catalog = make_catalog(rng, ws, merchants)
-    streamers = make_streamers(rng, ws, len(merchants))
-    streams = make_streams(rng, ws, merchants, streamers, catalog)
-    items = make_lineups(rng, streams, catalog)
+    catalog = make_catalog(rng, ws, merchants, sc.brand_sd)
+    streamers = make_streamers(rng, ws, len(merchants), sc.debut_share)
+    streams = make_streams(rng, ws, merchants, streamers, catalog, _hype_sd(seed, sc))
+    items = make_lineups(rng, streams, catalog, sc.launch_push)
     set_prices(rng, items, streams, catalog)
     followers = streamers["followers"].to_numpy().astype(float)
-    videos = make_videos(rng, streams, items, followers)
+    videos = make_videos(rng, streams, items, followers, _video_hype(seed, sc, streams))
     items["_in_video"] = False
     items.loc[videos.loc[videos["_item"] >= 0, "_item"].unique(), "_in_video"] = True
     items["_m"] = catalog["_m"].to_numpy()[items["_k"]]
-    items["_mean"] = demand_mean(items, streams, streamers, catalog)
-    items["_size"] = np.array([c.size for c in CATEGORIES])[catalog["_cat"].to_numpy()[items["_k"]]]
+    items["_mean"] = demand_mean(items, streams, streamers, catalog, sc.launch_boost)
+    items["_size"] = item_sizes(catalog, items, _sku_sizes(seed, sc, len(catalog)))
     r, mu = items["_size"].to_numpy(), items["_mean"].to_numpy()
     items["demand"] = rng.negative_binomial(r, r / (r + mu)).astype(np.int64)
     items["_return_rate"] = item_return_rates(items, streams, streamers, catalog)
-    play_history(rng, items, streams)
+    play_history(rng, items, streams, _gut_centers(seed, sc, len(merchants)))
     streams["viewers"] = stream_viewers(rng, streams, followers)
     as_of_min = int(streams.loc[streams["_upcoming"], "_start"].min())
     traffic = video_snapshots(rng, videos, streams, catalog, items, as_of_min, first)
     catalog["lead_time_days"] = plan_lead_times(rng, catalog, items, streams, as_of_min)
+    if sc.lead_days is not None:  # drawn after the demo's, which keeps the main stream aligned
+        lo, hi = sc.lead_days
+        catalog["lead_time_days"] = _knob_rng(seed, "lead").integers(lo, hi + 1, len(catalog))
     catalog["on_hand"] = stock_on_hand(rng, items, catalog)
     merchants = merchant_limits(rng, merchants, catalog, items, streams)
     return World(
@@ -86,7 +102,64 @@ def simulate_world(seed: int = 0, size: str | WorldSize = "demo") -> World:
         as_of=first + pd.Timedelta(minutes=as_of_min),
         seed=seed,
         size=size,
+        scenario=sc,
     )
+
+
+_KNOBS = ("hype", "video", "nb_size", "gut", "lead")
+
+
+def _knob_rng(seed: int, knob: str) -> np.random.Generator:
+    """A scenario knob's own seeded stream, apart from the world's main one."""
+    return np.random.default_rng([seed, 1 + _KNOBS.index(knob)])
+
+
+def _hype_sd(seed: int, sc: Scenario) -> Callable[[int], np.ndarray] | None:
+    """None for one normal hype (the demo's draw), else each stream's spread: a component of
+    the mixture drawn by weight."""
+    if len(sc.hype) == 1 and sc.hype[0][1] == DEMO.hype[0][1]:
+        return None
+    weights = np.array([w for w, _ in sc.hype])
+    sds = np.array([sd for _, sd in sc.hype])
+
+    def per_stream(n: int) -> np.ndarray:
+        return sds[_knob_rng(seed, "hype").choice(len(sds), size=n, p=weights / weights.sum())]
+
+    return per_stream
+
+
+def _video_hype(seed: int, sc: Scenario, streams: pd.DataFrame) -> np.ndarray | None:
+    """The hype the stream's videos follow: its own (None) or, with video_tie < 1, the hype's
+    deviation from its festival centre times the tie plus an independent deviation of the same
+    law times sqrt(1 - tie^2): correlation `video_tie` with the true hype, same spread."""
+    if sc.video_tie == 1.0:
+        return None
+    n = len(streams)
+    aux = _knob_rng(seed, "video")
+    weights = np.array([w for w, _ in sc.hype])
+    sds = np.array([sd for _, sd in sc.hype])
+    other = aux.normal(0.0, sds[aux.choice(len(sds), size=n, p=weights / weights.sum())])
+    center = HYPE_FESTIVAL * streams["_fest"].to_numpy()
+    dev = streams["_loghype"].to_numpy() - center
+    return center + sc.video_tie * dev + np.sqrt(1.0 - sc.video_tie**2) * other
+
+
+def _sku_sizes(seed: int, sc: Scenario, n_skus: int) -> np.ndarray | None:
+    """Each SKU's NB size, log-uniform in sc.nb_size; None: its category's."""
+    if sc.nb_size is None:
+        return None
+    lo, hi = np.log(sc.nb_size)
+    return np.exp(_knob_rng(seed, "nb_size").uniform(lo, hi, n_skus))
+
+
+def _gut_centers(seed: int, sc: Scenario, n_merchants: int) -> np.ndarray | None:
+    """Each merchant's gut stock centre, evenly spread in log over sc.gut_center in a seeded
+    order; None when every merchant stocks alike at the demo's centre."""
+    lo, hi = sc.gut_center
+    if lo == hi == DEMO.gut_center[0]:
+        return None
+    spread = np.exp(np.linspace(np.log(lo), np.log(hi), n_merchants))
+    return spread[_knob_rng(seed, "gut").permutation(n_merchants)]
 
 
 def _contract_tables(
@@ -146,7 +219,8 @@ def _truth(
 
 def write_world(world: World, out_dir: Path, fmt: Literal["csv", "parquet"] = "csv") -> Path:
     """Writes OUT/data/<table>.<fmt> (the directory the engine reads) and, beside it and never
-    inside it, OUT/truth.csv and OUT/world.json (seed, size, as_of, rows per table).
+    inside it, OUT/truth.csv, OUT/world.json (seed, size, as_of, rows per table) and
+    OUT/scenario.json (the scenario's name, what it changes and every knob; load_scenario).
 
     Contract table files of either format already in OUT/data are replaced, so the directory
     holds exactly one file per table. Returns OUT/data.
@@ -174,6 +248,7 @@ def write_world(world: World, out_dir: Path, fmt: Literal["csv", "parquet"] = "c
         "truth_rows": len(world.truth),
     }
     (out_dir / "world.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (out_dir / "scenario.json").write_text(world.scenario.to_json())
     return data
 
 

@@ -351,7 +351,12 @@ def test_write_world_layout_and_round_trip(tmp_path: Path) -> None:
     data = write_world(world, out)
     assert data == out / "data"
     assert sorted(p.name for p in data.iterdir()) == sorted(f"{t}.csv" for t in TABLES)
-    assert sorted(p.name for p in out.iterdir()) == ["data", "truth.csv", "world.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "data",
+        "scenario.json",
+        "truth.csv",
+        "world.json",
+    ]
     meta = json.loads((out / "world.json").read_text())
     assert meta["seed"] == 0 and meta["size"] == "tiny"
     assert pd.Timestamp(meta["as_of"]) == world.as_of
@@ -387,3 +392,23 @@ def test_custom_size() -> None:
     world = simulate_world(5, size)
     assert len(world.tables["merchants"]) == 1 and len(world.tables["catalog"]) == 8
     assert world.truth["upcoming"].any() and (~world.truth["upcoming"]).any()
+
+
+def test_custom_size_with_several_debuts_lacking_an_upcoming_stream() -> None:
+    """Sixty streamers (four debuting) and a two-day horizon with about two streams: most
+    debuting streamers get no upcoming stream by chance, so each needs one added."""
+    size = WorldSize(
+        n_merchants=2,
+        skus_per_merchant=(15, 20),
+        n_streamers=60,
+        history_days=30,
+        horizon_days=2,
+        streams_per_day=1.0,
+    )
+    world = simulate_world(0, size)
+    streams = world.tables["streams"]
+    upcoming = streams["start_time"] >= world.as_of
+    past_hosts = set(streams.loc[~upcoming, "streamer_id"])
+    new_hosts = set(streams.loc[upcoming, "streamer_id"]) - past_hosts
+    assert len(new_hosts) >= 4  # round(0.07 x 60) debuts, each with an upcoming stream
+    assert streams.loc[upcoming, "streamer_id"].isin(new_hosts).sum() >= 4
