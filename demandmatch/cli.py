@@ -218,5 +218,16 @@ def simulate(
     console.print(f"wrote {data_dir}: {counts}; truth beside it in {out / 'truth.csv'}")
 
 
+def _register_catalog_commands() -> None:
+    from .api.cli import serve
+    from .store.commands import catalog_app, merchants_app
+
+    app.add_typer(merchants_app, name="merchants")
+    app.add_typer(catalog_app, name="catalog")
+    app.command()(serve)
+
+
+_register_catalog_commands()
+
 if __name__ == "__main__":
     app()

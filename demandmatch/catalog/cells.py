@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..contract import _parse_column
-from ..schema import TABLES, Column
+from demandmatch.contract import _parse_column
+from demandmatch.schema import TABLES, Column
+
 from .errors import CatalogFileError, CellIssue
 from .files import Grid
 from .headers import HeaderMap
@@ -219,14 +220,12 @@ def _check_skus(sku: pd.Series, label: str, numbers: np.ndarray, issues: list[Ce
         groups.setdefault(value, []).append(pos)
     for value, places in groups.items():
         rows = [int(numbers[p]) for p in places]
-        for k, pos in enumerate(places):
+        for k in range(len(places)):
             if k == 0:
                 message = f"duplicate SKU {value!r}, appears again at row {rows[1]}"
             else:
                 message = f"duplicate SKU {value!r}, first seen at row {rows[0]}"
-            issues.append(
-                CellIssue(rows[k], label, "sku_id", value, "duplicate_sku", message)
-            )
+            issues.append(CellIssue(rows[k], label, "sku_id", value, "duplicate_sku", message))
     folded = ids.str.casefold()
     spellings: dict[str, dict[str, int]] = {}
     for pos, key in folded.items():

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..schema import TABLES
+from demandmatch.schema import TABLES
+
 from .cells import MAX_TEXT
 from .headers import SYNONYMS
 
@@ -65,10 +66,15 @@ def xlsx_bytes(
         cell.font = Font(bold=True)
     as_text = [i for i, h in enumerate(header) if h in text_columns]
     for row in rows:
-        ws.append([v if isinstance(v, int | float) and not isinstance(v, bool)
-                   else safe_cell(v) for v in row])
+        ws.append(
+            [
+                v if isinstance(v, int | float) and not isinstance(v, bool) else safe_cell(v)
+                for v in row
+            ]
+        )
     for i in as_text:
         letter = ws.cell(row=1, column=i + 1).column_letter
+        ws.column_dimensions[letter].number_format = "@"  # typed later, still text
         for cell in ws[letter]:
             cell.number_format = "@"
     for r in ws.iter_rows(min_row=1):
@@ -144,9 +150,7 @@ def rejected_csv(header: Sequence[str], rejected: Sequence[dict]) -> bytes:
     def rows():
         for r in rejected:
             cells = list(r["cells"])[:width] + [""] * max(0, width - len(r["cells"]))
-            said = "; ".join(
-                f"{e['column'] or 'row'}: {e['message']}" for e in r["errors"]
-            )
+            said = "; ".join(f"{e['column'] or 'row'}: {e['message']}" for e in r["errors"])
             yield [*cells, said]
 
     return csv_bytes([*header, "_errors"], rows())

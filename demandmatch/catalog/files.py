@@ -77,8 +77,7 @@ def file_kind(data: bytes, filename: str) -> str:
     if suffix not in EXTENSIONS:
         raise CatalogFileError(
             "unsupported_type",
-            f"{name}: unsupported file type '{suffix or 'none'}'; upload "
-            f"{', '.join(EXTENSIONS)}",
+            f"{name}: unsupported file type '{suffix or 'none'}'; upload {', '.join(EXTENSIONS)}",
         )
     if not data:
         raise CatalogFileError("empty_file", f"{name}: the file is empty (0 bytes)")
@@ -201,8 +200,7 @@ def _read_text(
         source = consumed[:]
         consumed.clear()
         width = len(header) if header is not None else len(record)
-        odd = "".join(source).count('"') % 2 == 1
-        if len(record) != width and (len(source) > 1 or odd):
+        if len(source) > 1 and header is not None and _broken(record, source, width, delimiter):
             pieces = [(_one_line(line, delimiter), line) for line in source]
         else:
             pieces = [(record, "".join(source))]
@@ -214,11 +212,45 @@ def _read_text(
                 header, header_row = cells, number
                 continue
             _add_row(grid, cells, number, len(header), file, limits)
-            if line.count('"') % 2 and (len(pieces) > 1 or len(cells) != len(header)):
+            if len(pieces) > 1 and _opens_quote(line, delimiter):
                 grid.bad_rows[len(grid.rows) - 1] = 'unbalanced quote (") in this row'
             if progress is not None and len(grid.rows) % 20_000 == 0:
                 progress("reading", len(grid.rows), estimate)
     return _finish(grid, header, header_row, file)
+
+
+def _broken(record: list[str], lines: list[str], width: int, delimiter: str) -> bool:
+    """Whether a record spanning several lines is a quote left open rather than a cell with
+    line breaks: its cell count is wrong, or a later line is a whole row on its own."""
+    if len(record) != width:
+        return True
+    for line in lines[1:]:
+        if len(_one_line(line, delimiter)) == width and not _opens_quote(line, delimiter):
+            return True
+    return False
+
+
+def _opens_quote(line: str, delimiter: str) -> bool:
+    """Whether a line, read alone, ends inside a quoted cell (a quote opens a cell only at
+    its start, as in CSV; a quote inside a cell is a plain character)."""
+    quoted, start, i, text = False, True, 0, line.rstrip("\r\n")
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == '"':
+                if text[i + 1 : i + 2] == '"':
+                    i += 1
+                else:
+                    quoted = False
+        elif ch == delimiter:
+            start = True
+            i += 1
+            continue
+        elif ch == '"' and start:
+            quoted = True
+        start = False
+        i += 1
+    return quoted
 
 
 def _one_line(line: str, delimiter: str) -> list[str]:

@@ -46,7 +46,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "标价",
         "原价",
     ),
-    "unit_cost": ("unit_cost", "unit cost", "cost", "cost price", "进价", "成本", "成本价", "采购价"),
+    "unit_cost": (
+        "unit_cost",
+        "unit cost",
+        "cost",
+        "cost price",
+        "进价",
+        "成本",
+        "成本价",
+        "采购价",
+    ),
     "salvage_value": ("salvage_value", "salvage", "salvage value", "残值", "清仓价", "残值价"),
     "on_hand": (
         "on_hand",
@@ -59,7 +68,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "库存数量",
         "在库数量",
     ),
-    "case_pack": ("case_pack", "case pack", "pack size", "units per case", "箱规", "装箱数", "每箱数量"),
+    "case_pack": (
+        "case_pack",
+        "case pack",
+        "pack size",
+        "units per case",
+        "箱规",
+        "装箱数",
+        "每箱数量",
+    ),
     "moq": ("moq", "min order qty", "minimum order quantity", "起订量", "最小起订量"),
     "lead_time_days": (
         "lead_time_days",
@@ -85,7 +102,9 @@ def normalise(header: str) -> str:
     return _DROP.sub("", text)
 
 
-_LOOKUP: dict[str, str] = {normalise(name): col for col, names in SYNONYMS.items() for name in names}
+_LOOKUP: dict[str, str] = {
+    normalise(name): col for col, names in SYNONYMS.items() for name in names
+}
 # Headers that are ours and carry no data: the error column of a rejected-rows download.
 _OURS = frozenset({"_errors"})
 

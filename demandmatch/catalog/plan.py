@@ -259,23 +259,29 @@ def _domain_rules(merged: pd.DataFrame, numbers: np.ndarray, hmap: HeaderMap) ->
             v["salvage_value"] > v["unit_cost"],
             "salvage_value",
             "salvage_above_cost",
-            lambda i: f"salvage_value {_fmt(v['salvage_value'][i])} is above unit_cost "
-            f"{_fmt(v['unit_cost'][i])}; an unsold unit cannot be worth more than it cost",
+            lambda i: (
+                f"salvage_value {_fmt(v['salvage_value'][i])} is above unit_cost "
+                f"{_fmt(v['unit_cost'][i])}; an unsold unit cannot be worth more than it cost"
+            ),
         )
         add(
             v["unit_cost"] > v["list_price"],
             "unit_cost",
             "cost_above_price",
-            lambda i: f"unit_cost {_fmt(v['unit_cost'][i])} is above list_price "
-            f"{_fmt(v['list_price'][i])}",
+            lambda i: (
+                f"unit_cost {_fmt(v['unit_cost'][i])} is above list_price "
+                f"{_fmt(v['list_price'][i])}"
+            ),
             "warning",
         )
         add(
             v["shelf_life_days"] < v["lead_time_days"],
             "shelf_life_days",
             "shelf_life_below_lead_time",
-            lambda i: f"shelf_life_days {_fmt(v['shelf_life_days'][i])} is shorter than "
-            f"lead_time_days {_fmt(v['lead_time_days'][i])}",
+            lambda i: (
+                f"shelf_life_days {_fmt(v['shelf_life_days'][i])} is shorter than "
+                f"lead_time_days {_fmt(v['lead_time_days'][i])}"
+            ),
             "warning",
         )
         moq, pack = v["moq"], v["case_pack"]
@@ -286,8 +292,10 @@ def _domain_rules(merged: pd.DataFrame, numbers: np.ndarray, hmap: HeaderMap) ->
             odd,
             "moq",
             "moq_rounded_up",
-            lambda i: f"moq {_fmt(moq[i])} is not a multiple of case_pack {_fmt(pack[i])}; "
-            f"rounded up to {_fmt(rounded[i])}",
+            lambda i: (
+                f"moq {_fmt(moq[i])} is not a multiple of case_pack {_fmt(pack[i])}; "
+                f"rounded up to {_fmt(rounded[i])}"
+            ),
             "warning",
         )
         merged["moq"] = rounded

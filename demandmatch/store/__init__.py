@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .audit import Actor
-from .engine import DEFAULT_URL, ENV_VAR, resolve_url
+from .actor import Actor
 from .errors import Conflict, NotFound, Refused, StoreError, Unauthorized
-from .service import Store
+
+DEFAULT_URL = "sqlite:///demandmatch.db"
+ENV_VAR = "DEMANDMATCH_STORE"
 
 __all__ = [
     "DEFAULT_URL",
@@ -24,8 +25,15 @@ __all__ = [
     "StoreError",
     "Unauthorized",
     "current_catalog",
-    "resolve_url",
 ]
+
+
+def __getattr__(name: str):
+    if name == "Store":  # imported on first use: the CLI starts without sqlalchemy
+        from .service import Store
+
+        return Store
+    raise AttributeError(name)
 
 
 def current_catalog(url: str | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -36,6 +44,8 @@ def current_catalog(url: str | None = None) -> tuple[pd.DataFrame, dict[str, int
     in run.json and the tracking run. Merchants without an imported catalog have version 0
     and no rows.
     """
+    from .service import Store
+
     store = Store(url)
     try:
         return store.current_catalog()

@@ -64,7 +64,9 @@ def check_merchant_id(merchant_id: str) -> str:
 
 def add_merchant(conn: Connection, merchant_id: str, name: str | None) -> None:
     check_merchant_id(merchant_id)
-    found = conn.execute(select(merchants.c.merchant_id).where(merchants.c.merchant_id == merchant_id))
+    found = conn.execute(
+        select(merchants.c.merchant_id).where(merchants.c.merchant_id == merchant_id)
+    )
     if found.first() is not None:
         raise Conflict(f"merchant {merchant_id} already exists", code="merchant_exists")
     conn.execute(

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select
 
 from .accounts import iso, now
+from .actor import Actor
 from .tables import audit_log
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: a token over the API (with the client's IP) or the local CLI."""
-
-    token_id: str | None = None
-    ip: str | None = None
-    via: str = "cli"
 
 
 def record(

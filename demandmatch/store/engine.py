@@ -17,8 +17,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-DEFAULT_URL = "sqlite:///demandmatch.db"
-ENV_VAR = "DEMANDMATCH_STORE"
+from . import DEFAULT_URL, ENV_VAR
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine, insert, select, update
 
-from ..catalog import CatalogFileError, Limits
+from demandmatch.catalog import CatalogFileError, Limits
+
 from .accounts import iso, now, require_merchant
 from .audit import Actor
 from .engine import reading, writing
@@ -100,9 +101,7 @@ class JobRunner:
                     updated_at=now(),
                 )
             )
-        self.pool.submit(
-            self._run, job_id, merchant_id, data, filename, actor, mode, sheet, limits
-        )
+        self.pool.submit(self._run, job_id, merchant_id, data, filename, actor, mode, sheet, limits)
         return get_job(self.engine, merchant_id, job_id)
 
     def _set(self, job_id: str, **values: object) -> None:
@@ -137,7 +136,11 @@ class JobRunner:
             )
             rows = int(preview["counts"]["rows"])
             self._set(
-                job_id, status="done", stage="done", done=rows, total=rows,
+                job_id,
+                status="done",
+                stage="done",
+                done=rows,
+                total=rows,
                 preview_id=preview["id"],
             )
         except (CatalogFileError, StoreError) as err:

@@ -18,7 +18,8 @@ from pathlib import PurePath
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from ..catalog import Limits, diff_catalogs, plan_import
+from demandmatch.catalog import Limits, diff_catalogs, plan_import
+
 from .accounts import iso, now, require_merchant
 from .audit import Actor, record
 from .engine import reading, writing
@@ -61,6 +62,7 @@ def create_preview(
     sheet: str | None = None,
     limits: Limits = Limits(),
     progress: Progress | None = None,
+    limit: int | None = None,
 ) -> dict[str, object]:
     """Check an upload against the current catalog and save the plan; returns the preview.
 
@@ -122,7 +124,7 @@ def create_preview(
             file_sha256=str(plan.file["sha256"]),
             detail=f"{name} ({mode})",
         )
-    return _view(preview_id, merchant_id, base, mode, "ready", None, report, limit=None)
+    return _view(preview_id, merchant_id, base, mode, "ready", None, report, limit)
 
 
 def _view(
@@ -144,8 +146,8 @@ def _view(
         "applied_version": applied_version,
         **{k: v for k, v in report.items() if k not in ("merchant_id", "mode")},
     }
+    out["truncated"] = {k: limit is not None and len(out[k]) > limit for k in _LIST_KEYS}
     if limit is not None:
-        out["truncated"] = {k: len(out[k]) > limit for k in _LIST_KEYS}
         for key in _LIST_KEYS:
             out[key] = out[key][:limit]
     return out

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine
 
-from ..catalog import Limits
-from ..catalog.exports import export_catalog, rejected_csv
+from demandmatch.catalog import Limits
+from demandmatch.catalog.exports import export_catalog, rejected_csv
+
 from . import accounts, audit, jobs, previews, versions
 from .audit import Actor
 from .engine import make_engine, reading, resolve_url, upgrade, writing
@@ -47,9 +48,7 @@ class Store:
         """A new token for a merchant, or a platform admin token when merchant_id is None."""
         with writing(self.engine) as conn:
             token = accounts.issue_token(conn, merchant_id, label)
-            audit.record(
-                conn, Actor(), "token_issued", merchant_id, detail=label or "admin"
-            )
+            audit.record(conn, Actor(), "token_issued", merchant_id, detail=label or "admin")
         return token
 
     def revoke_token(self, token_id: str) -> None:
@@ -70,9 +69,9 @@ class Store:
         """The merchant's catalog at `version` (default: current) and that version's number."""
         with reading(self.engine) as conn:
             current = accounts.require_merchant(conn, merchant_id)
-            if version is not None and version != current:
-                if not versions.version_exists(conn, merchant_id, version):
-                    raise NotFound(f"merchant {merchant_id} has no catalog version {version}")
+            known = version is None or version == current
+            if not known and not versions.version_exists(conn, merchant_id, version):
+                raise NotFound(f"merchant {merchant_id} has no catalog version {version}")
             at = current if version is None else version
             frame = versions.snapshot(conn, merchant_id, at)
         frame.insert(0, "merchant_id", merchant_id)
@@ -105,7 +104,10 @@ class Store:
         sheet: str | None = None,
         limits: Limits = Limits(),
         progress=None,
+        limit: int | None = None,
     ) -> dict[str, object]:
+        """Check an upload against the current catalog and save its preview (lists cut at
+        `limit` entries in the answer; all are kept)."""
         return previews.create_preview(
             self.engine,
             merchant_id,
@@ -116,6 +118,7 @@ class Store:
             sheet=sheet,
             limits=limits,
             progress=progress,
+            limit=limit,
         )
 
     def get_preview(

@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
 )
 
-from ..schema import TABLES
+from demandmatch.schema import TABLES
 
 metadata = MetaData()
 _ID = String(64)

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
-from ..schema import TABLES
+from demandmatch.schema import TABLES
+
 from .accounts import iso, now
 from .tables import ITEM_FIELDS, catalog_items, catalog_versions, merchants
 
@@ -153,9 +154,7 @@ def write_version(
         )
     )
     conn.execute(
-        update(merchants)
-        .where(merchants.c.merchant_id == merchant_id)
-        .values(current_version=new)
+        update(merchants).where(merchants.c.merchant_id == merchant_id).values(current_version=new)
     )
     return new
 
@@ -173,13 +172,17 @@ def _records(merchant_id: str, writes: pd.DataFrame, version: int) -> list[tuple
         known = ~np.isnan(arr)
         if col.kind == "integer":
             ints = np.where(known, arr, 0).astype(np.int64).tolist()
-            columns.append(ints if known.all() else [i if k else None for i, k in zip(ints, known)])
+            columns.append(_blanks(ints, known))
         else:
-            floats = arr.tolist()
-            columns.append(
-                floats if known.all() else [f if k else None for f, k in zip(floats, known)]
-            )
+            columns.append(_blanks(arr.tolist(), known))
     return list(zip(*columns, strict=True))
+
+
+def _blanks(values: list, known: np.ndarray) -> list:
+    """None where a value is unknown (NULL in the database)."""
+    if known.all():
+        return values
+    return [v if k else None for v, k in zip(values, known.tolist(), strict=True)]
 
 
 def _insert(conn: Connection, merchant_id: str, writes: pd.DataFrame, version: int) -> None:
@@ -193,4 +196,5 @@ def _insert(conn: Connection, merchant_id: str, writes: pd.DataFrame, version: i
             for record in records:
                 copy.write_row(record)
         return
-    conn.execute(insert(catalog_items), [dict(zip(_INSERT_COLUMNS, r)) for r in records])
+    rows = [dict(zip(_INSERT_COLUMNS, r, strict=True)) for r in records]
+    conn.execute(insert(catalog_items), rows)
