@@ -63,7 +63,7 @@ def _store(url: str | None) -> Iterator[Store]:
         yield store
     except Conflict as error:
         err.print(f"[red]conflict[/red] {error.message}")
-        raise typer.Exit(3) from error
+        raise typer.Exit(3 if error.code == "conflict" else 2) from error
     except (StoreError, CatalogFileError) as error:
         err.print(f"[red]error[/red] {error.message} [dim]({error.code})[/dim]")
         raise typer.Exit(2) from error
