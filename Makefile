@@ -64,6 +64,9 @@ bench-returns: $(STAMP) ## Return rates against the true ones on six demo worlds
 bench-m5: $(VENV)/.bench ## Real data: M5 TX_3 FOODS_3 final 28 days vs mlforecast and statsforecast
 	$(BIN)/python experiments/bench_m5.py
 
+bench-import: $(STAMP) ## Catalog import of 100k rows: preview, apply, update, rollback on SQLite and PostgreSQL
+	$(BIN)/python benchmarks/bench_import.py --rows 100000
+
 backtest: $(STAMP) ## Rolling-origin backtest of the demand model (demo world when DATA is empty)
 ifeq ($(strip $(DATA)),)
 	$(BIN)/demandmatch simulate --seed $(SEED) --out outputs/demo-world --reuse
@@ -75,4 +78,4 @@ endif
 clean: ## Remove outputs and the tracking store (keeps .venv)
 	rm -rf outputs mlflow.db mlartifacts mlruns
 
-.PHONY: help setup forecast test lint format bench bench-scale bench-forecast bench-returns bench-m5 backtest clean
+.PHONY: help setup forecast test lint format bench bench-scale bench-forecast bench-returns bench-m5 bench-import backtest clean

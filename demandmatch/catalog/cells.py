@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from demandmatch.contract import _parse_column
 from demandmatch.schema import TABLES, Column
@@ -66,10 +68,21 @@ class Cells:
         return bad
 
 
-def unescape(text: pd.Series) -> pd.Series:
+_ESCAPED = r"^'[=+\-@\t\r]"
+
+
+def unescape(cells: pa.Array) -> pa.Array:
     """Undo the quote prefix our exports put before a leading = + - @ tab or CR."""
-    escaped = text.str.startswith("'") & text.str[1:2].isin(_FORMULA_START)
-    return text.where(~escaped, text.str[1:])
+    escaped = pc.match_substring_regex(cells, _ESCAPED)
+    return pc.if_else(escaped, pc.utf8_slice_codeunits(cells, 1), cells)
+
+
+def _cells_text(column: tuple | list) -> tuple[pd.Series, np.ndarray, pa.Array]:
+    """A column's cells stripped and unescaped: as objects, its blank mask, as Arrow."""
+    cells = pc.utf8_trim_whitespace(pa.array(column, type=pa.string()))
+    cells = unescape(cells)
+    blank = np.asarray(pc.equal(cells, ""))
+    return pd.Series(cells.to_numpy(zero_copy_only=False), dtype=object), blank, cells
 
 
 def check_cells(grid: Grid, hmap: HeaderMap, merchant_id: str, file: str) -> Cells:
@@ -88,9 +101,7 @@ def check_cells(grid: Grid, hmap: HeaderMap, merchant_id: str, file: str) -> Cel
     blank: dict[str, np.ndarray] = {}
     for col in FIELDS:
         at = hmap.columns.get(col.name)
-        raw = pd.Series(by_column[at] if at is not None else [""] * n, dtype=object)
-        text = unescape(raw.str.strip())
-        blank[col.name] = (text == "").to_numpy()
+        text, blank[col.name], cells = _cells_text(by_column[at] if at is not None else [""] * n)
         loose = dataclasses.replace(col, required=False, default=None)
         parsed, found = _parse_column(loose, text, "UTC")
         label = hmap.label(col.name)
@@ -107,7 +118,7 @@ def check_cells(grid: Grid, hmap: HeaderMap, merchant_id: str, file: str) -> Cel
                         message,
                     )
                 )
-        values[col.name] = _bounded(col, parsed, text, numbers, label, issues)
+        values[col.name] = _bounded(col, parsed, text, cells, numbers, label, issues)
     frame = pd.DataFrame(values)
     _check_merchant(grid, hmap, merchant_id, numbers, issues)
     _check_skus(frame["sku_id"], hmap.label("sku_id"), numbers, issues)
@@ -148,6 +159,7 @@ def _bounded(
     col: Column,
     parsed: pd.Series,
     text: pd.Series,
+    cells: pa.Array,
     numbers: np.ndarray,
     label: str,
     issues: list[CellIssue],
@@ -155,7 +167,7 @@ def _bounded(
     """Flag absurdly large numbers and over-long text; those cells become blank-invalid."""
     if col.kind == "string":
         limit = MAX_TEXT.get(col.name, 1000)
-        long = (text.str.len() > limit).to_numpy()
+        long = np.asarray(pc.greater(pc.utf8_length(cells), limit))
         for i in np.flatnonzero(long):
             issues.append(
                 CellIssue(
@@ -167,7 +179,10 @@ def _bounded(
                     f"is {len(text.iat[i])} characters long; at most {limit} allowed",
                 )
             )
-        return parsed.where(~long, None)
+        if long.any():
+            parsed = parsed.copy()
+            parsed[long] = None
+        return parsed
     num = parsed.to_numpy(dtype=np.float64)
     limit = MAX_VALUE[col.name]
     huge = np.abs(num) > limit
@@ -215,6 +230,11 @@ def _check_skus(sku: pd.Series, label: str, numbers: np.ndarray, issues: list[Ce
             )
         )
     ids = sku[known]
+    folded = pd.Series([v.casefold() for v in ids], index=ids.index, dtype=object)
+    candidates = folded.duplicated(keep=False).to_numpy()
+    if not candidates.any():
+        return
+    ids, folded = ids[candidates], folded[candidates]
     groups: dict[str, list[int]] = {}
     for pos, value in ids[ids.duplicated(keep=False)].items():
         groups.setdefault(value, []).append(pos)
@@ -226,13 +246,10 @@ def _check_skus(sku: pd.Series, label: str, numbers: np.ndarray, issues: list[Ce
             else:
                 message = f"duplicate SKU {value!r}, first seen at row {rows[0]}"
             issues.append(CellIssue(rows[k], label, "sku_id", value, "duplicate_sku", message))
-    folded = ids.str.casefold()
     spellings: dict[str, dict[str, int]] = {}
     for pos, key in folded.items():
         spellings.setdefault(key, {}).setdefault(ids.at[pos], pos)
     clashing = {key for key, first in spellings.items() if len(first) > 1}
-    if not clashing:
-        return
     for pos, key in folded[folded.isin(clashing)].items():
         value = ids.at[pos]
         other, other_pos = next((v, p) for v, p in spellings[key].items() if v != value)

@@ -137,6 +137,8 @@ def read_grid(
             f"{name}: {len(data):,} bytes is over the limit of {limits.max_bytes:,} bytes",
         )
     kind = file_kind(data, name)
+    if progress is not None:
+        progress("reading", 0, 1)
     if kind == "xlsx":
         from .workbook import read_xlsx
 
@@ -206,7 +208,7 @@ def _read_text(
             pieces = [(record, "".join(source))]
         for cells, line in pieces:
             number += 1
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():
                 continue
             if header is None:
                 header, header_row = cells, number

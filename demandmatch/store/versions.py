@@ -11,7 +11,20 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from demandmatch.schema import TABLES
 
@@ -125,14 +138,10 @@ def write_version(
     new = base + 1
     c = catalog_items.c
     closing = list(writes["sku_id"]) + list(retires)
-    for start in range(0, len(closing), _CHUNK):
-        chunk = closing[start : start + _CHUNK]
-        conn.execute(
-            update(catalog_items)
-            .where(c.merchant_id == merchant_id, c.valid_to.is_(None), c.sku_id.in_(chunk))
-            .values(valid_to=new)
-        )
+    _close(conn, merchant_id, closing, new)
     _insert(conn, merchant_id, writes, new)
+    if conn.dialect.name == "postgresql" and len(writes) >= 10_000:
+        conn.execute(text("ANALYZE catalog_items"))  # plans of the next versions see the rows
     n_skus = conn.execute(
         select(func.count()).where(c.merchant_id == merchant_id, c.valid_to.is_(None))
     ).scalar_one()
@@ -157,6 +166,26 @@ def write_version(
         update(merchants).where(merchants.c.merchant_id == merchant_id).values(current_version=new)
     )
     return new
+
+
+def _close(conn: Connection, merchant_id: str, skus: list[str], version: int) -> None:
+    """End the current rows of these SKUs at `version`."""
+    c = catalog_items.c
+    current = and_(c.merchant_id == merchant_id, c.valid_to.is_(None))
+    if conn.dialect.name == "postgresql":  # one array parameter: a hashed lookup, one statement
+        if skus:
+            wanted = bindparam("skus", value=skus, type_=ARRAY(String))
+            conn.execute(
+                update(catalog_items)
+                .where(current, c.sku_id == any_(wanted))
+                .values(valid_to=version)
+            )
+        return
+    for start in range(0, len(skus), _CHUNK):
+        chunk = skus[start : start + _CHUNK]
+        conn.execute(
+            update(catalog_items).where(current, c.sku_id.in_(chunk)).values(valid_to=version)
+        )
 
 
 def _records(merchant_id: str, writes: pd.DataFrame, version: int) -> list[tuple]:
