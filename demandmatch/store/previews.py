@@ -191,7 +191,7 @@ def apply_preview(
         row = _preview_row(conn, merchant_id, preview_id, lock=True)
         counts = json.loads(row.counts)
         if row.status == "applied":
-            return _applied(row.applied_version, current, counts, already=True)
+            return _applied(row.applied_version, row.base_version, counts, already=True)
         if row.base_version != current:
             raise Conflict(_moved_on(conn, merchant_id, row.base_version, current))
         if counts["rejected"] and not allow_partial:
@@ -241,9 +241,10 @@ def _file_hash(row) -> str:
 
 
 def _applied(version: int, before: int, counts: dict, already: bool) -> dict[str, object]:
+    """`changed`: whether applying the preview made a new version (now or the first time)."""
     return {
         "version": version,
-        "changed": version != before if not already else True,
+        "changed": version != before,
         "already_applied": already,
         "counts": counts,
     }
