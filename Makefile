@@ -84,6 +84,9 @@ bench-returns: $(STAMP) ## Return rates against the true ones on six demo worlds
 bench-m5: $(VENV)/.bench ## Real data (DEMANDMATCH_M5_DIR): M5 TX_3 FOODS_3 final 28 days vs mlforecast and statsforecast
 	$(BIN)/python benchmarks/bench_m5.py
 
+bench-import: $(STAMP) ## Catalog import of 100k rows: preview, apply, update, rollback on SQLite and PostgreSQL
+	$(BIN)/python benchmarks/bench_import.py --rows 100000
+
 backtest: $(STAMP) ## Rolling-origin backtest of the demand model (demo world when DATA is empty)
 ifeq ($(strip $(DATA)),)
 	$(BIN)/demandmatch simulate --seed $(SEED) --out outputs/demo-world --reuse
@@ -95,4 +98,4 @@ endif
 clean: ## Remove outputs and the tracking store (keeps .venv)
 	rm -rf outputs mlflow.db mlartifacts mlruns
 
-.PHONY: help setup lock forecast test test-fast lint format docs-config bench bench-scale bench-forecast bench-returns bench-m5 backtest clean
+.PHONY: help setup lock forecast test test-fast lint format docs-config bench bench-scale bench-forecast bench-returns bench-m5 bench-import backtest clean

@@ -286,5 +286,16 @@ def config_docs(
             console.print(f"wrote {path}")
 
 
+def _register_catalog_commands() -> None:
+    from .api.cli import serve
+    from .store.commands import catalog_app, merchants_app
+
+    app.add_typer(merchants_app, name="merchants")
+    app.add_typer(catalog_app, name="catalog")
+    app.command()(serve)
+
+
+_register_catalog_commands()
+
 if __name__ == "__main__":
     app()

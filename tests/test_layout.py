@@ -33,6 +33,9 @@ LAYERS = {
     "demandmatch.evaluation": 6,
     "demandmatch.report": 7,
     "demandmatch.tracking": 7,
+    "demandmatch.catalog": 1,  # merchants' catalog files, checked against the data contract
+    "demandmatch.store": 7.5,  # the versioned catalog store, over the catalog engine
+    "demandmatch.api": 8.5,  # the catalog service, over the store
     "demandmatch.runs": 8,
     "demandmatch.config_docs": 8,
     "demandmatch.cli": 9,

@@ -53,7 +53,7 @@ def typed_frame(raw: pd.DataFrame, spec: TableSpec, file: str, timezone: str) ->
             source = raw[col.name].reset_index(drop=True)
         else:
             source = pd.Series([""] * len(raw), dtype=object)
-        values[col.name], found = _parse_column(col, source, timezone)
+        values[col.name], found = parse_column(col, source, timezone)
         issues.extend(found)
     raise_first(issues, spec.name, file)
     frame = pd.DataFrame({c.name: values[c.name] for c in spec.columns})
@@ -64,7 +64,7 @@ def typed_frame(raw: pd.DataFrame, spec: TableSpec, file: str, timezone: str) ->
     return frame
 
 
-def _parse_column(col: Column, source: pd.Series, timezone: str) -> tuple[pd.Series, list[Issue]]:
+def parse_column(col: Column, source: pd.Series, timezone: str) -> tuple[pd.Series, list[Issue]]:
     """Typed values of one column and the issues found in it (blank, type, bounds)."""
     if col.kind == "timestamp" and pd.api.types.is_datetime64_any_dtype(source):
         return _native_timestamps(col, source, timezone)
