@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -84,6 +84,40 @@ class TrackingConfig(BaseModel):
     experiment: str = Field("demandmatch", description="MLflow experiment of the runs")
 
 
+class ComplianceConfig(BaseModel):
+    """Risk signals on the plan (demandmatch.compliance), written to compliance.csv."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    unverified: Literal["flag", "withhold"] = Field(
+        "flag",
+        description="streams of a streamer whose qualification_verified is false: flag them, "
+        "or withhold stock from them (their demand is not planned for)",
+    )
+    claim_false_ratio: float = Field(
+        2.0,
+        gt=1,
+        description="scarcity_claim_false: allocated stock above this many times claimed_stock",
+    )
+    claim_short_share: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="scarcity_claim_short: allocated stock below this share of claimed_stock",
+    )
+    claim_min_units: int = Field(
+        5, ge=0, description="a scarcity flag needs the allocation this many units off the claim"
+    )
+    return_risk_ratio: float = Field(
+        1.5,
+        gt=1,
+        description="return_risk: a SKU's forecast return rate above this many times its "
+        "category's",
+    )
+    return_risk_min_gap: float = Field(
+        0.05, ge=0, le=1, description="return_risk also needs the rate this much above it"
+    )
+
+
 DEFAULT_FESTIVALS = (
     Festival(name="618", month=6, day=18),
     Festival(name="double11", month=11, day=11),
@@ -113,6 +147,9 @@ class Config(BaseModel):
     model: ModelConfig = Field(ModelConfig(), description="the demand model")
     optimiser: OptimiserConfig = Field(OptimiserConfig(), description="the purchase optimiser")
     tracking: TrackingConfig = Field(TrackingConfig(), description="run tracking")
+    compliance: ComplianceConfig = Field(
+        ComplianceConfig(), description="compliance signals on the plan"
+    )
 
 
 def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> Config:

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .compliance import check_compliance, unverified_rows, withhold
 from .config import Config, ServiceLevels
 from .data import data_hash, load_tables
-from .data.schema import ALLOCATION_COLUMNS, FORECAST_COLUMNS, PLAN_COLUMNS
 from .data.tables import Tables
 from .evaluation.backtest import BacktestResult, rolling_origins, run_backtest
 from .forecast.rows import to_utc
 from .forecast.stages import DemandForecast, forecast_demand
 from .optimise import OptimiserSettings, PlanResult, plan_orders
-from .report import render_report, summarise
+from .report import summarise, write_outputs
 from .simulate import load_truth
 from .timing import Progress, Timer, quiet
 
@@ -100,7 +100,10 @@ def plan_stock(
         solver=o.solver,
         mip_max_skus=o.mip_max_skus,
     )
-    return plan_orders(items, skus, merchants, survival or forecast.survival, settings)
+    survival = survival or forecast.survival
+    if config.compliance.unverified == "withhold":  # no demand planned: no stock sent there
+        survival = withhold(survival, unverified_rows(forecast.lineup, tables.streamers))
+    return plan_orders(items, skus, merchants, survival, settings)
 
 
 def run_forecast(
@@ -122,24 +125,12 @@ def run_forecast(
     fc = forecast_demand(tables, config, as_of_ts, horizon_days, timer=timer, progress=progress)
     with timer.stage("optimise", progress):
         result = plan_stock(fc, tables, config)
-    summary = summarise(fc, result, tables)
+    checks = check_compliance(
+        fc.lineup, fc.forecasts, result.plan, result.allocation, tables.streamers, config.compliance
+    )
+    summary = summarise(fc, result, tables, checks, config.compliance)
     with timer.stage("write", progress):
-        lineup = fc.lineup[
-            [
-                "stream_id",
-                "sku_id",
-                "merchant_id",
-                "streamer_id",
-                "start_time",
-                "live_price",
-                "slot",
-                "featured",
-                "title",
-                "category",
-                "unit_cost",
-            ]
-        ]
-        files = _write_outputs(out_dir, fc.forecasts, result, lineup, summary)
+        files = _write_outputs(out_dir, fc, result, tables, summary, checks, config.timezone)
     run_id = None
     if config.tracking.enabled:
         with timer.stage("track", progress):
@@ -233,36 +224,14 @@ def backtest_job(
 
 def _write_outputs(
     out_dir: Path,
-    forecasts: pd.DataFrame,
+    forecast: DemandForecast,
     result: PlanResult,
-    lineup: pd.DataFrame,
+    tables: Tables,
     summary: dict[str, object],
+    compliance: pd.DataFrame,
+    timezone: str,
 ) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    frames = {
-        "forecasts.csv": forecasts[list(FORECAST_COLUMNS)],
-        "plan.csv": result.plan[list(PLAN_COLUMNS)],
-        "allocation.csv": result.allocation[list(ALLOCATION_COLUMNS)],
-    }
-    paths = []
-    for name, frame in frames.items():
-        path = out_dir / name
-        atomic_write(path, frame.to_csv(index=False, float_format="%.4f"))
-        paths.append(path)
-    report = out_dir / "report.html"
-    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
-        tmp_report = Path(tmp) / "report.html"
-        render_report(
-            result.plan,
-            result.allocation,
-            forecasts,
-            lineup,
-            {**summary, "shadow_prices": result.shadow_prices.to_dict("records")},
-            tmp_report,
-        )
-        os.replace(tmp_report, report)
-    paths.append(report)
-    return paths
+    return write_outputs(out_dir, forecast, result, tables, summary, compliance, timezone)
 
 
 def _track(

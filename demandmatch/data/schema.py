@@ -107,6 +107,7 @@ TABLES: dict[str, TableSpec] = {
                 _c("units_sold", "integer", min=0),
                 _c("units_returned", "integer", min=0),
                 _c("stock_allocated", "integer", min=0),
+                _c("claimed_stock", "integer", min=0),  # contract v2: the "only N left" claim
             ),
             key=("stream_id", "sku_id"),
         ),
@@ -156,6 +157,51 @@ PLAN_COLUMNS: tuple[str, ...] = (
     "flags",
 )
 ALLOCATION_COLUMNS: tuple[str, ...] = ("stream_id", "sku_id", "allocated_units")
+
+# What the written files carry after the contract's columns (contract v2): for a person reading
+# plan.csv / allocation.csv in a spreadsheet (docs/outputs.md says what each one means).
+PLAN_DETAIL_COLUMNS: tuple[str, ...] = (
+    "title",
+    "category",
+    "unit_cost",
+    "live_price_min",
+    "live_price_max",
+    "spend",
+    "margin_after_returns",
+    "streams",
+    "first_stream",
+    "order_reaches_from",
+    "reason",
+    "compliance",
+)
+ALLOCATION_DETAIL_COLUMNS: tuple[str, ...] = (
+    "merchant_id",
+    "streamer_id",
+    "start_time",
+    "title",
+    "unit_cost",
+    "live_price",
+    "expected_demand",
+    "from_on_hand",
+    "from_order",
+    "spend",
+    "compliance",
+)
+COMPLIANCE_COLUMNS: tuple[str, ...] = (
+    "stream_id",
+    "sku_id",
+    "merchant_id",
+    "streamer_id",
+    "flag",
+    "detail",
+    "money_at_risk",
+)
+COMPLIANCE_FLAGS: tuple[str, ...] = (
+    "unverified_streamer",
+    "scarcity_claim_false",
+    "scarcity_claim_short",
+    "return_risk",
+)
 
 
 def empty_frame(table: str) -> pd.DataFrame:

@@ -81,14 +81,52 @@ def fmt_money(value: object) -> str:
     return DASH if is_missing(value) else f"\u00a5{float(value):,.2f}"  # type: ignore[arg-type]
 
 
+def fmt_yuan(value: object) -> str:
+    """Money in whole yuan, for totals."""
+    return DASH if is_missing(value) else f"\u00a5{float(value):,.0f}"  # type: ignore[arg-type]
+
+
 def fmt_share(value: object) -> str:
     return DASH if is_missing(value) else f"{100 * float(value):.1f}%"  # type: ignore[arg-type]
 
 
-def fmt_time(value: object) -> str:
-    if isinstance(value, pd.Timestamp) and not pd.isna(value):
-        return f"{value:%Y-%m-%d %H:%M} {value.tzname() or ''}".strip()
-    return fmt_text(value)
+def fmt_time(value: object, timezone: str | None = None) -> str:
+    """A timestamp as "Wed 06 Nov 21:00" in `timezone` (as it is when None)."""
+    ts = to_local(value, timezone)
+    if ts is None:
+        return fmt_text(value)
+    return f"{ts:%a %d %b %H:%M}"
+
+
+def fmt_date(value: object, timezone: str | None = None) -> str:
+    """A timestamp's local day, as "Wed 06 Nov 2024"."""
+    ts = to_local(value, timezone)
+    return fmt_text(value) if ts is None else f"{ts:%a %d %b %Y}"
+
+
+def to_local(value: object, timezone: str | None) -> pd.Timestamp | None:
+    """A timestamp (or ISO text) in `timezone`; None when it is not one."""
+    if isinstance(value, str):
+        try:
+            value = pd.Timestamp(value)
+        except ValueError:
+            return None
+    if not isinstance(value, pd.Timestamp) or pd.isna(value):
+        return None
+    if timezone is None:
+        return value
+    if value.tzinfo is None:
+        value = value.tz_localize("UTC")
+    return value.tz_convert(timezone)
+
+
+def utc_offset(timezone: str, when: object) -> str:
+    """The zone's offset at a time, as "UTC+08:00"."""
+    ts = to_local(when, timezone)
+    if ts is None:
+        ts = pd.Timestamp.now(tz=timezone)
+    text = f"{ts:%z}"
+    return f"UTC{text[:3]}:{text[3:]}" if text else "UTC"
 
 
 def fmt_text(value: object) -> str:

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import pandas as pd
 
+from demandmatch.compliance import compliance_summary
+from demandmatch.config import ComplianceConfig
 from demandmatch.data.tables import Tables
 from demandmatch.forecast.stages import DemandForecast
 from demandmatch.optimise import PlanResult
 from demandmatch.optimise.flags import PROFIT_BEST, explain_flag, split_flags
 
 
-def summarise(forecast: DemandForecast, result: PlanResult, tables: Tables) -> dict[str, object]:
+def summarise(
+    forecast: DemandForecast,
+    result: PlanResult,
+    tables: Tables,
+    compliance: pd.DataFrame | None = None,
+    settings: ComplianceConfig | None = None,
+) -> dict[str, object]:
+    """The run's figures; with `compliance` (check_compliance's findings, under `settings`)
+    also its counts per flag and money at risk (demandmatch.compliance.compliance_summary)."""
     plan = result.plan
     cost = plan.merge(tables.catalog[["merchant_id", "sku_id", "unit_cost"]], how="left")
     demand = float(plan["expected_demand"].sum())
@@ -37,6 +47,11 @@ def summarise(forecast: DemandForecast, result: PlanResult, tables: Tables) -> d
         "solver_gap": float(result.stats.gap),
         "solve_time_s": float(result.stats.solve_time_s),
         **forecast.model_choices,
+        **(
+            {}
+            if compliance is None
+            else compliance_summary(compliance, settings or ComplianceConfig())
+        ),
     }
 
 

@@ -174,6 +174,7 @@ def _contract_tables(
     items = items.assign(
         stream_id=streams["stream_id"].to_numpy()[items["_s"]],
         sku_id=catalog["sku_id"].to_numpy()[items["_k"]],
+        claimed_stock=pd.array([pd.NA] * len(items), dtype="Int64"),  # no scarcity claims
     )
     catalog = catalog.assign(shelf_life_days=catalog["shelf_life_days"].astype("Int64"))
     frames = {

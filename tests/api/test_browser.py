@@ -9,23 +9,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from demandmatch.store import Store
+from tests.browser import launch, require_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HEAD = "货号,商品名称,类目,吊牌价,进价,库存"
 BAD = f"{HEAD}\nA001,<b>Apple</b>,fruit,abc,5,7\nA002,Pear,fruit,8,4,-3\nA003,Fig,fruit,3,1,1\n"
 FIXED = "".join(
@@ -52,9 +41,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} missing: apt-get install chromium (.ci/run does)")
-    pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    require_chromium()
     url = f"sqlite:///{tmp_path / 'page.db'}"
     store = Store(url)
     token = store.add_merchant("M01", "Shop")
@@ -101,7 +88,7 @@ def test_upload_errors_fix_apply_rollback(server, tmp_path):
 
     base, token, url = server
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         page = browser.new_page()
         page.set_default_timeout(20_000)
         page.goto(base + "/")
