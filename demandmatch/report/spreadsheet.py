@@ -60,9 +60,9 @@ def local_times(series: pd.Series, timezone: str) -> list[str]:
 
 
 def csv_text(frame: pd.DataFrame, timezone: str = "UTC", bom: bool = False) -> str:
-    """The frame as CSV (header first, "\\n" line ends), each column formatted as above."""
+    """The frame as CSV (RFC 4180: header first, CRLF line ends), columns formatted as above."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # a CR or LF in a cell gets quoted
     writer.writerow([safe_cell(c) for c in frame.columns])
     columns = [cell_texts(frame[c], timezone) for c in frame.columns]
     writer.writerows(zip(*columns, strict=True))
