@@ -75,6 +75,7 @@ def render_report(
         if summary.get("lost_sales_by_reason")
         else None,
         "legend": legend_swatches(),
+        "budget_bound": [str(r["merchant_id"]) for r in shadow if r.get("budget_binds")],
     }
     if empty:
         context.update(headline={}, attention=[], merchants=[], days=[], fans=[], flags=[])
