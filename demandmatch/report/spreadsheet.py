@@ -98,6 +98,8 @@ def workbook_bytes(
             for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
                 if isinstance(cell.value, str):
                     cell.data_type = "s"  # never a formula
+                    if fmt == "@":
+                        cell.number_format = fmt
                 elif fmt is not None and cell.value is not None:
                     cell.number_format = fmt
         ws.freeze_panes = "C2" if frame.shape[1] > 2 else "A2"
@@ -134,7 +136,7 @@ def _xlsx_values(series: pd.Series, timezone: str) -> list[object]:
     if pd.api.types.is_float_dtype(dtype):
         return [
             None if not np.isfinite(v) else (int(v) if float(v).is_integer() else float(v))
-            for v in series.to_numpy(dtype=float)
+            for v in np.round(series.to_numpy(dtype=float), 4)  # as many decimals as the CSV
         ]
     return [_xlsx_object(v, timezone) for v in series]
 

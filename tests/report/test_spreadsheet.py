@@ -100,6 +100,7 @@ def test_workbook_sheets_formats_and_text(tmp_path):
         }
     )
     kinds = {
+        "sku_id": "text",
         "order_qty": "int",
         "spend": "money",
         "fill_rate": "share",
@@ -115,6 +116,7 @@ def test_workbook_sheets_formats_and_text(tmp_path):
     assert ws.auto_filter.ref == "A1:G3"
     sku = ws["B2"]
     assert sku.data_type == "s" and sku.value == '\'=HYPERLINK("http://x")'
+    assert sku.number_format == "@"
     assert ws["C2"].value == 12 and isinstance(ws["C2"].value, int)
     assert ws["C2"].number_format == "#,##0"
     assert ws["D2"].value == 360 and "\u00a5" in ws["D2"].number_format
