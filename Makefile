@@ -10,13 +10,18 @@ AS_OF ?=
 HORIZON ?= 14
 OUT ?= outputs/forecast
 SEED ?= 0
-CONFIG ?= configs/default.yaml
+CONFIG ?=
+DEFAULT_CONFIG := configs/default.yaml
+# make forecast: the registered champion's config when there is one, unless CONFIG is given
+FORECAST_CONFIG = --config $(or $(CONFIG),$(DEFAULT_CONFIG)) $(if $(CONFIG),,--champion)
+MLFLOW_URI = $(or $(MLFLOW_TRACKING_URI),sqlite:///$(CURDIR)/mlflow.db)
+MLFLOW_PORT ?= 5000
 
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
-	@echo "  Variables: DATA=dir AS_OF=timestamp HORIZON=days OUT=dir SEED=n CONFIG=file"
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+	@echo "  Variables: DATA=dir AS_OF=timestamp HORIZON=days OUT=dir SEED=n CONFIG=file MLFLOW_PORT=n"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +35,12 @@ $(VENV)/.bench: $(STAMP)
 
 setup: $(STAMP) ## Create .venv and install the package with its dependencies
 
-forecast: $(STAMP) ## Forecast and plan the upcoming streams (demo world when DATA is empty)
+forecast: $(STAMP) ## Forecast and plan the upcoming streams (demo world when DATA is empty; the champion's config if any)
 ifeq ($(strip $(DATA)),)
 	$(BIN)/demandmatch simulate --seed $(SEED) --out outputs/demo-world --reuse
-	$(BIN)/demandmatch forecast --data outputs/demo-world/data --horizon-days $(HORIZON) --out $(OUT) --config $(CONFIG) $(if $(AS_OF),--as-of "$(AS_OF)")
+	$(BIN)/demandmatch forecast --data outputs/demo-world/data --horizon-days $(HORIZON) --out $(OUT) $(FORECAST_CONFIG) $(if $(AS_OF),--as-of "$(AS_OF)")
 else
-	$(BIN)/demandmatch forecast --data $(DATA) --horizon-days $(HORIZON) --out $(OUT) --config $(CONFIG) $(if $(AS_OF),--as-of "$(AS_OF)")
+	$(BIN)/demandmatch forecast --data $(DATA) --horizon-days $(HORIZON) --out $(OUT) $(FORECAST_CONFIG) $(if $(AS_OF),--as-of "$(AS_OF)")
 endif
 
 test: $(STAMP) ## Run the test suite
@@ -67,12 +72,21 @@ bench-m5: $(VENV)/.bench ## Real data: M5 TX_3 FOODS_3 final 28 days vs mlforeca
 backtest: $(STAMP) ## Rolling-origin backtest of the demand model (demo world when DATA is empty)
 ifeq ($(strip $(DATA)),)
 	$(BIN)/demandmatch simulate --seed $(SEED) --out outputs/demo-world --reuse
-	$(BIN)/demandmatch backtest --data outputs/demo-world/data --out outputs/backtest --config $(CONFIG)
+	$(BIN)/demandmatch backtest --data outputs/demo-world/data --out outputs/backtest --config $(or $(CONFIG),$(DEFAULT_CONFIG))
 else
-	$(BIN)/demandmatch backtest --data $(DATA) --out outputs/backtest --config $(CONFIG)
+	$(BIN)/demandmatch backtest --data $(DATA) --out outputs/backtest --config $(or $(CONFIG),$(DEFAULT_CONFIG))
 endif
+
+experiments-smoke: $(STAMP) ## A tiny experiment end to end and its comparison (store: MLFLOW_TRACKING_URI, else ./mlflow.db)
+	$(BIN)/demandmatch experiment run experiments/smoke.yaml
+
+bench-experiments: $(STAMP) ## The three example experiments on small demo worlds: wall time and peak memory
+	$(BIN)/python benchmarks/bench_experiments.py
+
+mlflow-ui: $(STAMP) ## MLflow's UI on 127.0.0.1 (port MLFLOW_PORT, 5000) against the project's store
+	$(BIN)/mlflow ui --backend-store-uri "$(MLFLOW_URI)" --host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
 
 clean: ## Remove outputs and the tracking store (keeps .venv)
 	rm -rf outputs mlflow.db mlartifacts mlruns
 
-.PHONY: help setup forecast test lint format bench bench-scale bench-forecast bench-returns bench-m5 backtest clean
+.PHONY: help setup forecast test lint format bench bench-scale bench-forecast bench-returns bench-m5 backtest clean experiments-smoke bench-experiments mlflow-ui

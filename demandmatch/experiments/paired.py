@@ -96,138 +96,107 @@ def _over(num: str, den: str, absolute: bool = False) -> Parts:
     return parts
 
 
+def _mean(name: str, col: str, better: str | None, label: str, **kw: object) -> Metric:
+    """The mean of a per-row column (a loss, a 0/1 hit) over the rows where it is known."""
+    obs = bool(kw.pop("obs", False))
+    finish = kw.pop("finish", _ratio)
+    table = str(kw.pop("table", "rows"))
+    mean_loss = bool(kw.pop("mean_loss", finish is _ratio and better is not None))
+    needs = (col, "obs") if obs else (col,)
+    return Metric(name, table, needs, _masked(col, obs), finish, better, mean_loss, label)  # type: ignore[arg-type]
+
+
+def _share(name: str, num: str, den: str, finish: Finish, label: str, **kw: object) -> Metric:
+    """sum(num) / sum(den) over the rows where both are known, then `finish`."""
+    parts = _over(num, den, bool(kw.get("absolute", False)))
+    table = str(kw.get("table", "rows"))
+    better = str(kw.get("better", "lower"))
+    return Metric(name, table, (num, den), parts, finish, better, False, label)
+
+
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric(
-            "pinball",
-            "rows",
-            ("pinball_row",),
-            _masked("pinball_row"),
-            _ratio,
-            "lower",
-            True,
-            "mean pinball loss, realised, rows that did not sell out",
-        ),
-        Metric(
-            "true_pinball",
-            "rows",
-            ("true_pinball_row",),
-            _masked("true_pinball_row"),
-            _ratio,
-            "lower",
-            True,
-            "expected pinball loss under the true distribution",
-        ),
-        Metric(
+        _mean("pinball", "pinball_row", "lower", "mean pinball loss, rows that did not sell out"),
+        _mean("true_pinball", "true_pinball_row", "lower", "expected pinball loss under the truth"),
+        _share(
             "pinball_vs_oracle",
-            "rows",
-            ("true_pinball_row",),
-            _over("true_pinball_row", "oracle_pinball_row"),
+            "true_pinball_row",
+            "oracle_pinball_row",
             _ratio,
-            "lower",
-            False,
             "expected pinball / the truth's own",
         ),
-        Metric(
+        _share(
             "wape",
-            "rows",
-            ("err",),
-            _over("err", "units_sold", True),
+            "err",
+            "units_sold",
             _ratio,
-            "lower",
-            False,
             "sum |mean - sold| / sum sold, rows that did not sell out",
+            absolute=True,
         ),
-        Metric(
+        _share(
             "abs_bias",
-            "rows",
-            ("err",),
-            _over("err", "units_sold"),
+            "err",
+            "units_sold",
             _abs_ratio,
-            "lower",
-            False,
             "|sum(mean - sold) / sum sold|, rows that did not sell out",
         ),
-        Metric(
+        _share(
             "true_abs_bias",
-            "rows",
-            ("true_err",),
-            _over("true_err", "true_mean"),
+            "true_err",
+            "true_mean",
             _abs_ratio,
-            "lower",
-            False,
             "|sum(mean - true mean) / sum true mean|",
         ),
-        Metric(
+        _mean(
             "coverage_10_90",
-            "rows",
-            ("covered_10_90",),
-            _masked("covered_10_90"),
-            _ratio,
+            "covered_10_90",
             None,
-            False,
-            "share of outcomes in [q10, q90] (a count's is above 0.8)",
+            "share of outcomes in [q10, q90] (a count's is above 0.8 when calibrated)",
         ),
-        Metric(
+        _mean(
             "pit_band_error",
-            "rows",
-            ("pit_10_90",),
-            _masked("pit_10_90", obs=True),
-            _band_error,
+            "pit_10_90",
             "lower",
-            False,
             "|PIT 10-90% band coverage - 0.8|",
+            obs=True,
+            finish=_band_error,
         ),
-        Metric(
+        _mean(
             "true_pit_band_error",
-            "rows",
-            ("true_pit_10_90",),
-            _masked("true_pit_10_90"),
-            _band_error,
+            "true_pit_10_90",
             "lower",
-            False,
-            "|PIT band coverage under the truth - 0.8|",
+            "|PIT 10-90% band coverage under the truth - 0.8|",
+            finish=_band_error,
         ),
-        Metric(
+        _mean(
             "msse",
-            "rows",
-            ("scaled_sq_err",),
-            _masked("scaled_sq_err"),
-            _ratio,
+            "scaled_sq_err",
             "lower",
-            True,
-            "mean squared error over each series' naive scale (RMSSE^2, daily data)",
+            "mean squared error over each series' naive scale (RMSSE squared; daily data)",
         ),
-        Metric(
+        _mean(
             "profit",
-            "plans",
-            ("profit",),
-            _masked("profit"),
-            _ratio,
+            "profit",
             "higher",
-            True,
             "plan profit per SKU and origin (expected under the truth, or replayed)",
+            table="plans",
         ),
-        Metric(
+        _share(
             "profit_vs_reference",
-            "plans",
-            ("profit",),
-            _over("profit", "reference_profit"),
+            "profit",
+            "reference_profit",
             _ratio,
-            "higher",
-            False,
-            "plan profit / the oracle's (truth) or the hindsight plan's (replayed)",
+            "plan profit / the oracle plan's (truth) or the hindsight plan's (replayed)",
+            table="plans",
+            better="higher",
         ),
-        Metric(
+        _mean(
             "leftover_cost",
-            "plans",
-            ("leftover_cost",),
-            _masked("leftover_cost"),
-            _ratio,
+            "leftover_cost",
             "lower",
-            True,
-            "cost of units left over per SKU and origin",
+            "cost of the units left over per SKU and origin",
+            table="plans",
         ),
     )
 }
