@@ -19,6 +19,7 @@ import importlib.util
 import inspect
 import json
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,7 @@ def m5_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("demandmatch_m5_data", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

@@ -164,6 +164,8 @@ def _finished_children(tracking_uri: str, experiment: str, parent: str | None) -
         tracking_uri, {"kind": KIND_CHILD, tracking.PARENT_TAG: parent}, [experiment]
     )
     runs = runs[runs["status"] == "FINISHED"]
+    if runs.empty:
+        return {}
     return dict(zip(runs["tags.child_key"], runs["run_id"], strict=True))
 
 

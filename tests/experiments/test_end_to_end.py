@@ -9,6 +9,8 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -139,3 +141,62 @@ def test_a_data_directory_without_truth_replays_the_plan(smoke, tmp_path: Path) 
     assert 0 <= run["metrics.replay_lower_bound_share"] <= 1
     assert run["metrics.replay_profit"] <= run["metrics.hindsight_profit"] + 1e-6
     assert "metrics.true_pinball" not in run or run.isna()["metrics.true_pinball"]
+
+
+def _m5_folder(folder: Path, n_items: int = 6, n_days: int = 470) -> Path:
+    """A hand-built folder in the M5 subset's format: Poisson daily sales, weekly prices."""
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    dates = pd.date_range("2011-01-29", periods=n_days, freq="D")
+    weeks = 11101 + np.arange(n_days) // 7
+    cal = pd.DataFrame(
+        {
+            "date": dates.strftime("%Y-%m-%d"),
+            "wm_yr_wk": weeks,
+            "d": [f"d_{j + 1}" for j in range(n_days)],
+            "event_name_1": np.where(np.arange(n_days) % 90 == 5, "Holiday", None),
+            "event_type_1": np.where(np.arange(n_days) % 90 == 5, "National", None),
+            "event_name_2": None,
+            "snap_TX": (dates.day <= 10).astype(int),
+        }
+    )
+    items = [f"FOODS_3_{k:03d}" for k in range(n_items)]
+    sales = pd.DataFrame(
+        rng.poisson(rng.uniform(0.5, 6, (n_items, 1)), (n_items, n_days)),
+        columns=cal["d"],
+    )
+    sales.insert(0, "state_id", "TX")
+    sales.insert(0, "store_id", "TX_3")
+    sales.insert(0, "dept_id", "FOODS_3")
+    sales.insert(0, "item_id", items)
+    sales.insert(0, "id", [f"{i}_TX_3_evaluation" for i in items])
+    prices = pd.DataFrame(
+        [(("TX_3", i, w, 2.0 + k)) for k, i in enumerate(items) for w in np.unique(weeks)],
+        columns=["store_id", "item_id", "wm_yr_wk", "sell_price"],
+    )
+    cal.to_csv(folder / "calendar.csv.gz", index=False)
+    sales.to_csv(folder / "sales_d1_d1969.csv.gz", index=False)
+    prices.to_csv(folder / "sell_prices_tx3_foods3.csv.gz", index=False)
+    return folder
+
+
+def test_daily_data_from_the_m5_folder(smoke, tmp_path: Path, monkeypatch) -> None:
+    root, uri, _, _ = smoke
+    monkeypatch.setenv("DEMANDMATCH_M5_DIR", str(_m5_folder(tmp_path / "m5")))
+    path = tmp_path / "daily.yaml"
+    path.write_text(
+        "name: daily\nquestion: does the daily path run?\n"
+        "overrides: {model: {n_estimators: 20, n_jobs: 1}}\n"
+        "variants: {zip: {model.name: [lgbm_negbin, lgbm_quantile]}, names: [nb, q]}\n"
+        "datasets: [{kind: m5, train_window_days: 112}]\n"
+        "backtest: {origins: 2, step_days: 7, horizon_days: 14}\n"
+        "gate: {metric: pinball, profit_not_worse: false}\n"
+    )
+    res = CliRunner().invoke(app, ["experiment", "run", str(path), "--report", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    runs = tracking.find_runs(uri, {"kind": "experiment-child"}, ["daily"])
+    assert set(runs["tags.decision_basis"]) == {"none"}
+    assert runs["metrics.rmsse"].between(0.3, 3).all()
+    rows = tracking.read_table(uri, runs["run_id"].iloc[0], "rows.parquet")
+    assert len(rows) == 6 * 14 * 2 and set(rows["lead"]) == {"1-7d", "8-14d"}
+    assert "msse" in res.output and "profit" not in res.output.split("settings")[0]
