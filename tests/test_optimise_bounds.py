@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_optimise import newsvendor, run
-from test_optimise_shelf import survival
 
 from demandmatch.optimise import OptimiserSettings, lp_bound, merchant, mip, plan_orders
+from tests.test_optimise import newsvendor, run
+from tests.test_optimise_shelf import survival
 
 FAST = OptimiserSettings(mip_max_skus=0)  # no MIP: the Lagrangian plan and its bound
 

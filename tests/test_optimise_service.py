@@ -8,13 +8,13 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from test_optimise import newsvendor, random_instance, run, stream_sales
 
 from demandmatch.config import ServiceLevels
 from demandmatch.forecast import DemandForecast
 from demandmatch.optimise import plan_orders
 from demandmatch.pipeline import optimiser_inputs
 from demandmatch.tables import Tables
+from tests.test_optimise import newsvendor, random_instance, run, stream_sales
 
 
 def with_level(inst, level: float | list[float]):

@@ -15,7 +15,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from test_optimise import negbin_pmf, poisson_pmf, uniform_pmf
 
 from demandmatch.optimise import OptimiserSettings, plan_orders
 from demandmatch.outcomes import (
@@ -26,6 +25,7 @@ from demandmatch.outcomes import (
     split_outcome,
     stock_curve,
 )
+from tests.test_optimise import negbin_pmf, poisson_pmf, uniform_pmf
 
 T0 = pd.Timestamp("2024-05-01 00:00", tz="UTC")
 
