@@ -136,7 +136,7 @@ def origin_plot(by_origin: pd.DataFrame, metric: str, base: str, side: str) -> M
     x = np.arange(len(d))
     ax.plot(x, d["baseline_value"], "o-", label=base)
     ax.plot(x, d["challenger_value"], "s-", label=side)
-    ax.set_xticks(x, [str(g)[:10] for g in d["group"]], rotation=30, fontsize=7)
+    ax.set_xticks(x, [str(g) for g in d["group"]], rotation=30, ha="right", fontsize=6)
     ax.set_title(f"{metric} by origin", fontsize=10)
     ax.legend(fontsize=8)
     return _svg(fig)
