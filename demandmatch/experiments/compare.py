@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from demandmatch import tracking
 
+from .engine import QUANTILE_COLUMNS, QUANTILE_LEVELS, coverage_negbin
 from .paired import METRICS, Metric, bootstrap_weights, compare_metric, per_group
 from .runner import KIND_CHILD, KIND_PARENT
 
@@ -32,8 +32,6 @@ BREAKDOWNS = {
     "scenario": "scenario",
 }
 BREAKDOWN_METRICS = ("true_pinball", "pinball", "msse", "profit")
-QUANTILES = ("q05", "q10", "q25", "q50", "q75", "q90", "q95")
-LEVELS = np.array([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
 
 
 @dataclass
@@ -273,7 +271,7 @@ def calibration(rows: pd.DataFrame, suffix: str) -> pd.DataFrame:
     obs = rows[f"obs{suffix}"].to_numpy(bool)
     y = rows[f"units_sold{suffix}"].to_numpy(float)
     out = []
-    for level, col in zip(LEVELS, QUANTILES, strict=True):
+    for level, col in zip(QUANTILE_LEVELS, QUANTILE_COLUMNS, strict=True):
         q = rows[f"{col}{suffix}"].to_numpy(float)
         rec = {
             "level": level,
@@ -281,7 +279,7 @@ def calibration(rows: pd.DataFrame, suffix: str) -> pd.DataFrame:
         }
         if f"true_mean{suffix}" in rows and rows[f"true_mean{suffix}"].notna().all():
             mu, size = rows[f"true_mean{suffix}"].to_numpy(), rows[f"true_size{suffix}"].to_numpy()
-            rec["expected"] = float(stats.nbinom.cdf(np.floor(q), size, size / (size + mu)).mean())
+            rec["expected"] = float(coverage_negbin(np.zeros(len(q)), q, mu, size).mean())
         out.append(rec)
     return pd.DataFrame(out)
 

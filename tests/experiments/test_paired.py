@@ -123,3 +123,25 @@ def test_diebold_mariano_on_known_series() -> None:
     assert diebold_mariano(rng.normal(1.0, 1.0, 200)) < 1e-6
     assert diebold_mariano(np.array([1.0, 2.0])) != diebold_mariano(np.array([1.0, 2.0]))  # NaN
     assert np.isnan(diebold_mariano(np.zeros(10)))
+
+
+def test_calibration_of_the_truths_own_quantiles() -> None:
+    """The true distribution's quantiles: P(Y <= q_tau) is at least tau (a count's cdf jumps
+    over it), and 4,000 draws land within sampling error of that expectation."""
+    from scipy import stats
+
+    from demandmatch.experiments.compare import calibration
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    mu, size = rng.gamma(2.0, 5.0, n), np.full(n, 3.0)
+    p = size / (size + mu)
+    levels = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+    frame = pd.DataFrame({f"q{round(t * 100):02d}_a": stats.nbinom.ppf(t, size, p) for t in levels})
+    frame["obs_a"] = True
+    frame["units_sold_a"] = rng.negative_binomial(size, p).astype(float)
+    frame["true_mean_a"], frame["true_size_a"] = mu, size
+    calib = calibration(frame, "_a")
+    assert (calib["expected"] >= calib["level"] - 1e-12).all()
+    sd = np.sqrt(calib["expected"] * (1 - calib["expected"]) / n)
+    assert (abs(calib["observed"] - calib["expected"]) < 4 * sd).all()
