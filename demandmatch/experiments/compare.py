@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from demandmatch import tracking
+import demandmatch.tracking as tracking
 
 from .engine import QUANTILE_COLUMNS, QUANTILE_LEVELS, coverage_negbin
 from .paired import METRICS, Metric, bootstrap_weights, compare_metric, per_group
@@ -53,7 +53,7 @@ class Side:
         return {
             k[len("params.") :]: str(v)
             for k, v in row.items()
-            if k.startswith(("params.config.", "params.engine."))
+            if k.startswith("params.config.")
             and pd.notna(v)
             and k not in ("params.config.seed",)
             and not k.startswith("params.config.tracking")
@@ -330,7 +330,7 @@ def compare_sides(
 
 
 def config_diff(sides: list[Side]) -> pd.DataFrame:
-    """Settings (config and engine) whose values differ between the sides; one column each."""
+    """Config settings whose values differ between the sides; one column each."""
     configs = [s.config() for s in sides]
     keys = sorted(set().union(*configs))
     rows = [

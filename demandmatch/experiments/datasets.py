@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -17,9 +16,9 @@ class LoadedData:
     case: DatasetCase
     data_hash: str
     scenario: str
-    tables: Any = None  # contract tables (demo worlds and data directories)
+    tables: engine.Tables | None = None  # contract tables (demo worlds and data directories)
     truth: pd.DataFrame | None = None
-    m5: Any = None
+    m5: engine.M5 | None = None
 
 
 def load_dataset(case: DatasetCase, timezone: str, cache: Path) -> LoadedData:
@@ -60,12 +59,7 @@ def load_dataset(case: DatasetCase, timezone: str, cache: Path) -> LoadedData:
 def backtest_child(
     child: Child, data: LoadedData, bt: Backtest, progress: engine.Progress
 ) -> engine.BacktestOutput:
-    """The child's variant backtested on its dataset (see engine.backtest_contract / _m5)."""
-    v = child.variant
-
-    def make() -> Any:
-        return engine.make_model(child.config, v.engine.drop_features, v.engine.model_params)
-
+    """The child's config backtested on its dataset (engine.backtest_contract / _m5)."""
     if data.m5 is not None:
         spec = data.case.spec
         assert isinstance(spec, M5Subset)
@@ -74,7 +68,7 @@ def backtest_child(
         )
         return engine.backtest_m5(
             data.m5,
-            make,
+            child.config,
             origins,
             bt.horizon_days,
             spec.train_window_days,
@@ -83,5 +77,5 @@ def backtest_child(
         )
     origins = engine.rolling_origins(data.tables, bt.origins, bt.step_days, bt.horizon_days)
     return engine.backtest_contract(
-        data.tables, data.truth, child.config, make, origins, bt.horizon_days, bt.leads, progress
+        data.tables, data.truth, child.config, origins, bt.horizon_days, bt.leads, progress
     )

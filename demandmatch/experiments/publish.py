@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from demandmatch import tracking
+import demandmatch.tracking as tracking
 
 from .compare import Comparison
 from .report import render_html

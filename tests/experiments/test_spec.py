@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from demandmatch.experiments.engine import DEFAULT_SCENARIO, simulate
 from demandmatch.experiments.runner import child_key
 from demandmatch.experiments.spec import SpecError, load_experiment
 
@@ -59,13 +58,13 @@ datasets:
     assert len({child_key(exp, c) for c in children}) == len(children)
 
 
-def test_zip_with_names_and_engine_settings(tmp_path: Path) -> None:
+def test_zip_with_names_and_dropped_features(tmp_path: Path) -> None:
     exp = _load(
         tmp_path,
         """
 variants:
   zip:
-    engine.drop_features: [[], [video]]
+    model.drop_features: [[], [video]]
     model.effect_sd: [0.5, 0.0]
   names: [with-video, without-video]
 datasets: [{kind: demo}]
@@ -73,9 +72,25 @@ datasets: [{kind: demo}]
     )
     a, b = exp.variants
     assert (a.name, b.name) == ("with-video", "without-video")
-    assert a.engine.empty and b.engine.drop_features == ("video",)
+    assert a.config.model.drop_features == () and b.config.model.drop_features == ("video",)
     assert b.config.model.effect_sd == 0.0
     assert [d.name for d in exp.datasets] == ["demo-small-w0"]
+
+
+def test_any_scenario_of_the_zoo(tmp_path: Path) -> None:
+    exp = _load(
+        tmp_path,
+        """
+variants: {grid: {model.bags: [1]}}
+datasets:
+  - {kind: demo, seeds: [0], size: tiny}
+  - {kind: demo, seeds: [0], size: tiny, scenario: heavy_hype}
+  - {kind: demo, seeds: [0], size: tiny, scenario: "weak_video, lead_0_3"}
+""",
+    )
+    names = [d.name for d in exp.datasets]
+    assert names == ["demo-tiny-w0", "demo-tiny-heavy_hype-w0", "demo-tiny-weak_video,lead_0_3-w0"]
+    assert [d.spec.scenario for d in exp.datasets] == ["demo", "heavy_hype", "weak_video,lead_0_3"]
 
 
 @pytest.mark.parametrize(
@@ -110,8 +125,16 @@ datasets: [{kind: demo}]
             "datasets: List should have at least 1 item",
         ),
         (
-            "variants: {grid: {engine.drop_features: [[audio]]}}\ndatasets: [{kind: demo}]",
-            "engine.drop_features: unknown group ['audio']",
+            "variants: {grid: {model.drop_features: [[audio]]}}\ndatasets: [{kind: demo}]",
+            "model.drop_features: Value error, unknown feature group ['audio']",
+        ),
+        (
+            "variants: {grid: {engine.drop_features: [[video]]}}\ndatasets: [{kind: demo}]",
+            "engine: unknown key",
+        ),
+        (
+            "variants: {grid: {model.bags: [1]}}\ndatasets: [{kind: demo, scenario: hype}]",
+            "datasets.0.scenario: Value error, unknown scenario hype; choose from demo,",
         ),
         (
             "variants: {grid: {model.bags: [1, 2]}, names: [one]}\ndatasets: [{kind: demo}]",
@@ -134,12 +157,6 @@ def test_bad_lead_and_missing_base(tmp_path: Path) -> None:
         load_experiment(
             _write(tmp_path, BASE.replace("configs/default.yaml", "nowhere.yaml") + body), REPO
         )
-
-
-def test_a_scenario_the_simulator_lacks_is_refused() -> None:
-    with pytest.raises(ValueError, match="scenario 'heavy-hype' not supported"):
-        simulate(0, "tiny", "heavy-hype")
-    assert len(simulate(0, "tiny", DEFAULT_SCENARIO).tables["streams"]) > 0
 
 
 def test_shipped_experiments_are_valid() -> None:

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import pytest
 
-from demandmatch import tracking
+from demandmatch import tracking, tracking_registry
 
 pytestmark = pytest.mark.slow
 
@@ -52,5 +52,5 @@ def test_failed_and_interrupted_work_ends_the_run(store: str) -> None:
 def test_no_store_is_created_by_looking(tmp_path) -> None:
     uri = f"sqlite:///{tmp_path}/none/mlflow.db"
     assert tracking.find_runs(uri, {"kind": "experiment"}).empty
-    assert tracking.alias_version(uri, "demandmatch-demand", "champion") is None
+    assert tracking_registry.alias_version(uri, "demandmatch-demand", "champion") is None
     assert not (tmp_path / "none").exists()
