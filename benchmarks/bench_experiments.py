@@ -1,8 +1,9 @@
 """The three example experiments (censoring, negbin_vs_quantile, video) on small demo worlds:
 wall time and peak memory of each `experiment run` (a fresh process each, a fresh tracking
 store), what the comparison found, and the cost of running a child as an experiment against
-the bare backtest of the same child (same config, world, origins and leads, no plan, no
-scoring, no tracking) measured in the same run.
+the bare backtest of the same child (the engine's run_backtest with the same config, world,
+origins and leads: no plan, no scoring against the truth, no tracking) measured in the same
+run.
 
     python benchmarks/bench_experiments.py [--experiments censoring video] [--keep DIR]
 """
@@ -50,7 +51,9 @@ def run_one(name: str, uri: str, cache: str, reports: str) -> dict:
 
 
 def bare_backtest(name: str, cache: str) -> float:
-    """In a fresh process: the last child's backtest alone (data loaded before the clock)."""
+    """In a fresh process: the last child's backtest alone, the engine's `run_backtest` (its
+    fits, forecasts and realised scores; data loaded before the clock)."""
+    from demandmatch.evaluation.backtest import run_backtest
     from demandmatch.experiments import engine
     from demandmatch.experiments.datasets import load_dataset
     from demandmatch.experiments.spec import load_experiment
@@ -60,13 +63,10 @@ def bare_backtest(name: str, cache: str) -> float:
     data = load_dataset(child.dataset, child.config.timezone, Path(cache))
     bt = exp.spec.backtest
     origins = engine.rolling_origins(data.tables, bt.origins, bt.step_days, bt.horizon_days)
-    v = child.variant
     t0 = time.perf_counter()
-    for origin in origins:
-        model = engine.make_model(child.config, v.engine.drop_features, v.engine.model_params)
-        fitted = engine.fit_demand(data.tables, child.config, origin, model)
-        for _, hours in engine.lead_hours(bt.leads):
-            engine.predict_demand(fitted, data.tables, child.config, bt.horizon_days, hours)
+    run_backtest(
+        data.tables, child.config, origins, bt.horizon_days, engine.nowcast_hours(bt.leads)
+    )
     return time.perf_counter() - t0
 
 

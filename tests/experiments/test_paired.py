@@ -64,6 +64,7 @@ def _coverage(delta: float, reps: int, seed: int) -> tuple[float, float, float]:
     return covered / reps, row_covered / reps, rejected / reps
 
 
+@pytest.mark.slow
 def test_known_difference_is_covered_about_95_percent_of_the_time() -> None:
     """200 pairs built with a difference of 0.4: the interval holds 0.4 in [0.90, 0.99] of
     them (standard error sqrt(0.95 * 0.05 / 200) = 0.015) and DM rejects "no difference"
@@ -73,6 +74,7 @@ def test_known_difference_is_covered_about_95_percent_of_the_time() -> None:
     assert rejected >= 0.95
 
 
+@pytest.mark.slow
 def test_no_difference_holds_zero_about_95_percent_of_the_time() -> None:
     """300 pairs with no difference. With 300 replications the share of intervals holding 0
     has a standard error of sqrt(0.95 * 0.05 / 300) = 0.013; a percentile bootstrap over 60
