@@ -4,6 +4,7 @@ holding them as an experiment's runs (real MLflow runs on a temporary SQLite sto
 from __future__ import annotations
 
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -99,10 +100,27 @@ def pair_frame(rows: pd.DataFrame) -> pd.DataFrame:
     return pair_tables(a, b, keys)
 
 
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The database of a tracking store that holds one empty run, made once per session: MLflow
+    builds a new store's schema in seconds, a copy of this file takes none."""
+    folder = tmp_path_factory.mktemp("empty-store")
+    with tracking.open_run(f"sqlite:///{folder}/mlflow.db", "schema", "schema"):
+        pass
+    return folder / "mlflow.db"
+
+
+def new_store(empty: Path, folder: Path) -> str:
+    """A tracking store of its own in `folder` (a copy of `empty_store`); its URI."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(empty, folder / "mlflow.db")
+    return f"sqlite:///{folder}/mlflow.db"
+
+
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A tracking store shared by a test module (creating one takes seconds)."""
-    return f"sqlite:///{tmp_path_factory.mktemp('store')}/mlflow.db"
+def store(empty_store: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tracking store shared by a test module."""
+    return new_store(empty_store, tmp_path_factory.mktemp("store"))
 
 
 GATE = {"metric": "true_pinball", "confidence": 0.95, "profit_not_worse": True}

@@ -17,14 +17,16 @@ from typer.testing import CliRunner
 from demandmatch import tracking
 from demandmatch.cli import app
 
+from .conftest import new_store
+
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory: pytest.TempPathFactory):
+def smoke(tmp_path_factory: pytest.TempPathFactory, empty_store: Path):
     root = tmp_path_factory.mktemp("smoke")
-    uri = f"sqlite:///{root}/mlflow.db"
+    uri = new_store(empty_store, root)
     mp = pytest.MonkeyPatch()
     mp.setenv("MLFLOW_TRACKING_URI", uri)
     mp.setenv("MPLBACKEND", "Agg")
