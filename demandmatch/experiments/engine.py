@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from demandmatch.config import FEATURE_GROUPS, Config, load_config
+from demandmatch.config import Config, load_config
 from demandmatch.data import Tables, data_hash, load_tables
 from demandmatch.data.m5 import M5, DirectFeatures, first_sale, level12_weights, load_m5
 from demandmatch.data.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
@@ -61,7 +61,6 @@ from demandmatch.timing import Progress, Timer, quiet
 
 __all__ = [
     "DEFAULT_SCENARIO",
-    "FEATURE_GROUPS",
     "QUANTILE_COLUMNS",
     "QUANTILE_LEVELS",
     "Config",
