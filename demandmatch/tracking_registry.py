@@ -1,7 +1,7 @@
 """The MLflow Model Registry behind demandmatch: a run's model folder registered as a version,
 aliases moved between versions, and every move kept as a run of its own (who, when, from which
-run, why), since the registry keeps only where an alias points now. Beside `tracking`, and like
-it the only other module that imports mlflow, inside functions."""
+run, why), since the registry keeps only where an alias points now. With `tracking`, the only
+module that imports mlflow, and only inside functions."""
 
 from __future__ import annotations
 
