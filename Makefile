@@ -13,15 +13,20 @@ AS_OF ?=
 HORIZON ?= 14
 OUT ?= outputs/forecast
 SEED ?= 0
-CONFIG ?= configs/default.yaml
+CONFIG ?=
+DEFAULT_CONFIG := configs/default.yaml
+# make forecast: the registered champion's config when there is one, unless CONFIG is given
+FORECAST_CONFIG = --config $(or $(CONFIG),$(DEFAULT_CONFIG)) $(if $(CONFIG),,--champion)
+MLFLOW_URI = $(or $(MLFLOW_TRACKING_URI),sqlite:///$(CURDIR)/mlflow.db)
+MLFLOW_PORT ?= 5000
 
 .DEFAULT_GOAL := help
 
 help: ## List the targets
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=''; off=''; fi; \
 	grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | \
-	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-15s%s %s\n", on, $$1, off, $$2}'
-	@echo "  Variables: DATA=dir AS_OF=timestamp HORIZON=days OUT=dir SEED=n CONFIG=file"
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-18s%s %s\n", on, $$1, off, $$2}'
+	@echo "  Variables: DATA=dir AS_OF=timestamp HORIZON=days OUT=dir SEED=n CONFIG=file MLFLOW_PORT=n"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -44,12 +49,12 @@ lock: ## Pin every package to what a fresh install picks today (writes constrain
 	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^demandmatch'; } > $(CONSTRAINTS)
 	rm -rf .lock-venv build
 
-forecast: $(STAMP) ## Forecast and plan the upcoming streams (demo world when DATA is empty)
+forecast: $(STAMP) ## Forecast and plan the upcoming streams (demo world when DATA is empty; the champion's config if any)
 ifeq ($(strip $(DATA)),)
 	$(BIN)/demandmatch simulate --seed $(SEED) --out outputs/demo-world --reuse
-	$(BIN)/demandmatch forecast --data outputs/demo-world/data --horizon-days $(HORIZON) --out $(OUT) --config $(CONFIG) $(if $(AS_OF),--as-of "$(AS_OF)")
+	$(BIN)/demandmatch forecast --data outputs/demo-world/data --horizon-days $(HORIZON) --out $(OUT) $(FORECAST_CONFIG) $(if $(AS_OF),--as-of "$(AS_OF)")
 else
-	$(BIN)/demandmatch forecast --data $(DATA) --horizon-days $(HORIZON) --out $(OUT) --config $(CONFIG) $(if $(AS_OF),--as-of "$(AS_OF)")
+	$(BIN)/demandmatch forecast --data $(DATA) --horizon-days $(HORIZON) --out $(OUT) $(FORECAST_CONFIG) $(if $(AS_OF),--as-of "$(AS_OF)")
 endif
 
 test: $(STAMP) ## Run the whole test suite
@@ -90,12 +95,21 @@ bench-import: $(STAMP) ## Catalog import of 100k rows: preview, apply, update, r
 backtest: $(STAMP) ## Rolling-origin backtest of the demand model (demo world when DATA is empty)
 ifeq ($(strip $(DATA)),)
 	$(BIN)/demandmatch simulate --seed $(SEED) --out outputs/demo-world --reuse
-	$(BIN)/demandmatch backtest --data outputs/demo-world/data --out outputs/backtest --config $(CONFIG)
+	$(BIN)/demandmatch backtest --data outputs/demo-world/data --out outputs/backtest --config $(or $(CONFIG),$(DEFAULT_CONFIG))
 else
-	$(BIN)/demandmatch backtest --data $(DATA) --out outputs/backtest --config $(CONFIG)
+	$(BIN)/demandmatch backtest --data $(DATA) --out outputs/backtest --config $(or $(CONFIG),$(DEFAULT_CONFIG))
 endif
+
+experiments-smoke: $(STAMP) ## A tiny experiment end to end and its comparison (store: MLFLOW_TRACKING_URI, else ./mlflow.db)
+	$(BIN)/demandmatch experiment run experiments/smoke.yaml
+
+bench-experiments: $(STAMP) ## The three example experiments on small demo worlds: wall time and peak memory
+	$(BIN)/python benchmarks/bench_experiments.py
+
+mlflow-ui: $(STAMP) ## MLflow's UI on 127.0.0.1 (port MLFLOW_PORT, 5000) against the project's store
+	$(BIN)/mlflow ui --backend-store-uri "$(MLFLOW_URI)" --host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
 
 clean: ## Remove outputs and the tracking store (keeps .venv)
 	rm -rf outputs mlflow.db mlartifacts mlruns
 
-.PHONY: help setup lock forecast test test-fast lint format docs-config bench bench-scale bench-forecast bench-returns bench-m5 bench-import backtest clean
+.PHONY: help setup lock forecast test test-fast lint format docs-config bench bench-scale bench-forecast bench-returns bench-m5 bench-import backtest clean experiments-smoke bench-experiments mlflow-ui

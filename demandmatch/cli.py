@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .experiments.cli import app as _experiment_app
+
 app = typer.Typer(
     help=(
         "demandmatch: forecast live-stream demand and plan purchase orders.\n\n"
@@ -24,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
+app.add_typer(_experiment_app, name="experiment")
 
 
 @contextmanager
@@ -61,12 +64,17 @@ def forecast(
         Path | None, typer.Option(help="YAML config (default: built-in settings).")
     ] = None,
     no_tracking: Annotated[bool, typer.Option(help="Do not log the run to MLflow.")] = False,
+    champion: Annotated[
+        bool, typer.Option(help="Use the registered champion's config when there is one.")
+    ] = False,
 ) -> None:
     """Forecast demand for upcoming streams and plan orders and per-stream stock."""
     from .config import load_config
     from .runs import run_forecast
 
     cfg = load_config(config, {"tracking": {"enabled": False}} if no_tracking else None)
+    if champion:
+        cfg = _champion_or(cfg, no_tracking)
     with _user_errors(), console.status("starting") as status:
         run = run_forecast(
             data,
@@ -122,6 +130,20 @@ def backtest(
         )
     _print_backtest(result.summary)
     Console().print(f"tables written to [bold]{out}[/bold]; tracking run {run_id or 'none'}")
+
+
+def _champion_or(cfg, no_tracking: bool):
+    """The champion's config (keeping this run's tracking settings) when one is registered in
+    the tracking store, else `cfg`; says which."""
+    from .experiments.registry import champion_config
+    from .tracking import resolve_tracking_uri
+
+    found, text = champion_config(resolve_tracking_uri(cfg.tracking.uri, Path.cwd()))
+    if found is None:
+        console.print(f"{text}; using the given config")
+        return cfg
+    console.print(f"using the champion's config: {text}")
+    return found.model_copy(update={"tracking": cfg.tracking})
 
 
 def _print_backtest(summary) -> None:

@@ -25,6 +25,11 @@ class ModelName(BaseModel):
     )
 
 
+# feature groups a demand model can be fitted without (model.drop_features): the feature
+# columns whose names start with one of the group's prefixes
+FEATURE_GROUPS: dict[str, tuple[str, ...]] = {"video": ("video_", "views_per_follower")}
+
+
 class ModelConfig(NegBinSettings, EmpiricalSettings, ModelName):
     """The demand model: its name (demandmatch.forecast.models.MODELS) and the parameters of
     every model, each defined once in demandmatch.forecast.models.params; a model reads the ones
@@ -33,6 +38,19 @@ class ModelConfig(NegBinSettings, EmpiricalSettings, ModelName):
     return_prior_strength: float = Field(
         20.0, ge=0, description="pseudo-units pulling a SKU's return rate toward its category's"
     )
+    drop_features: tuple[str, ...] = Field(
+        (),
+        description="feature groups the model is fitted and asked without: video (every "
+        "feature built from video_traffic)",
+    )
+
+    @field_validator("drop_features")
+    @classmethod
+    def _feature_groups(cls, groups: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [g for g in groups if g not in FEATURE_GROUPS]
+        if unknown:
+            raise ValueError(f"unknown feature group {unknown}; choose from {list(FEATURE_GROUPS)}")
+        return tuple(dict.fromkeys(groups))
 
 
 class ServiceLevels(BaseModel):

@@ -1,4 +1,5 @@
-"""MLflow tracking of runs: the only module that imports mlflow, and only inside functions.
+"""MLflow tracking of runs: with tracking_registry (the model registry) beside it, the only
+module that imports mlflow, and only inside functions.
 
 Runs go through an explicit `MlflowClient` for the given URI rather than mlflow's global
 "active run" state, so logging never changes the tracking URI of the calling process and two
@@ -140,29 +141,7 @@ def search_runs(tracking_uri: str, experiment: str) -> pd.DataFrame:
     """Every run of `experiment`, newest first: one row per run with its `params.*`,
     `metrics.*` and `tags.*` columns; empty if the experiment (or the database) does not
     exist, and a missing SQLite database is not created by looking."""
-    db = sqlite_path(tracking_uri)
-    if db is not None and not db.is_file():
-        return pd.DataFrame(columns=_RUN_COLUMNS)
-    with _quiet_mlflow():
-        client = _client(tracking_uri)
-        exp = client.get_experiment_by_name(experiment)
-        if exp is None:
-            return pd.DataFrame(columns=_RUN_COLUMNS)
-        records: list[dict[str, object]] = []
-        token: str | None = None
-        while True:
-            page = client.search_runs(
-                [exp.experiment_id],
-                order_by=["attributes.start_time DESC"],
-                max_results=1000,
-                page_token=token,
-            )
-            records.extend(_run_record(r) for r in page)
-            token = page.token
-            if not token:
-                break
-    frame = pd.DataFrame.from_records(records)
-    return frame.reindex(columns=_RUN_COLUMNS + sorted(set(frame.columns) - set(_RUN_COLUMNS)))
+    return find_runs(tracking_uri, {}, [experiment])
 
 
 def ensure_experiment(client: MlflowClient, tracking_uri: str, name: str) -> str:
@@ -302,3 +281,140 @@ def _timestamp(ms: int | None) -> pd.Timestamp | None:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+# --- runs opened before their work, and found again (the model registry: tracking_registry) --
+
+PARENT_TAG = "mlflow.parentRunId"  # MLflow's own tag: the UI nests a child under its parent
+
+
+class RunHandle:
+    """An open run: log to it while the work goes on; `open_run` ends it."""
+
+    def __init__(self, client: MlflowClient, run_id: str, experiment_id: str) -> None:
+        self.client, self.run_id, self.experiment_id = client, run_id, experiment_id
+
+    def log_params(self, params: Mapping[str, object]) -> None:
+        _log_values(self.client, self.run_id, params, {})
+
+    def log_metrics(self, metrics: Mapping[str, object]) -> None:
+        _log_values(self.client, self.run_id, {}, metrics)
+
+    def set_tags(self, tags: Mapping[str, object]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, clean_key(key), _text(value)[:MAX_TAG_VALUE])
+
+    def log_file(self, path: Path, folder: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, str(path), folder)
+
+    def log_folder(self, path: Path, folder: str | None = None) -> None:
+        self.client.log_artifacts(self.run_id, str(path), folder)
+
+    def log_table(self, frame: pd.DataFrame, name: str) -> None:
+        """`frame` as the Parquet artifact `name` (read back with `read_table`)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            frame.to_parquet(path, index=False)
+            self.log_file(path)
+
+
+@contextmanager
+def open_run(
+    tracking_uri: str,
+    experiment: str,
+    run_name: str,
+    tags: Mapping[str, object] | None = None,
+    parent_run_id: str | None = None,
+    resume_run_id: str | None = None,
+) -> Iterator[RunHandle]:
+    """Open a run now, before its work, so that its start and end times are the work's; it
+    ends FINISHED, FAILED on an error or KILLED on Ctrl-C. `parent_run_id` nests it under a
+    parent run; `resume_run_id` reopens an earlier run instead of creating one."""
+    with _quiet_mlflow():
+        client = _client(tracking_uri)
+        if resume_run_id is not None:
+            run = client.get_run(resume_run_id)
+            client.update_run(resume_run_id, status="RUNNING")
+            run_id, experiment_id = resume_run_id, run.info.experiment_id
+        else:
+            experiment_id = ensure_experiment(client, tracking_uri, experiment)
+            given = dict(tags or {})
+            if parent_run_id is not None:
+                given[PARENT_TAG] = parent_run_id
+            run = client.create_run(experiment_id, run_name=run_name, tags=run_tags(given))
+            run_id = run.info.run_id
+    handle = RunHandle(client, run_id, str(experiment_id))
+    try:
+        with _quiet_mlflow():
+            yield handle
+    except KeyboardInterrupt:
+        client.set_terminated(run_id, status="KILLED")
+        raise
+    except BaseException:
+        client.set_terminated(run_id, status="FAILED")
+        raise
+    client.set_terminated(run_id, status="FINISHED")
+
+
+def find_runs(
+    tracking_uri: str, tags: Mapping[str, str], experiments: list[str] | None = None
+) -> pd.DataFrame:
+    """Runs (as `search_runs` gives them, newest first) whose tags equal `tags`, in the named
+    experiments or in every active one; empty when the store does not exist."""
+    db = sqlite_path(tracking_uri)
+    if db is not None and not db.is_file():
+        return pd.DataFrame(columns=_RUN_COLUMNS)
+    with _quiet_mlflow():
+        client = _client(tracking_uri)
+        if experiments is None:
+            found = client.search_experiments()
+        else:
+            found = [client.get_experiment_by_name(n) for n in experiments]
+        ids = [e.experiment_id for e in found if e is not None]
+        records: list[dict[str, object]] = []
+        query = " and ".join(f"tags.`{k}` = '{_quote(v)}'" for k, v in tags.items())
+        for lo in range(0, len(ids), 100):  # MLflow searches at most 100 experiments at once
+            token: str | None = None
+            while True:
+                page = client.search_runs(
+                    ids[lo : lo + 100],
+                    filter_string=query,
+                    order_by=["attributes.start_time DESC"],
+                    max_results=1000,
+                    page_token=token,
+                )
+                records.extend(_run_record(r) for r in page)
+                token = page.token
+                if not token:
+                    break
+    frame = pd.DataFrame.from_records(records)
+    return frame.reindex(columns=_RUN_COLUMNS + sorted(set(frame.columns) - set(_RUN_COLUMNS)))
+
+
+def get_run(tracking_uri: str, run_id: str) -> dict[str, object]:
+    """One run's record (as a row of `search_runs`); a KeyError naming it when unknown."""
+    from mlflow.exceptions import MlflowException
+
+    with _quiet_mlflow():
+        try:
+            run = _client(tracking_uri).get_run(run_id)
+        except MlflowException as err:
+            raise KeyError(f"no run {run_id!r} in {tracking_uri}") from err
+        return _run_record(run)
+
+
+def download_artifact(tracking_uri: str, run_id: str, path: str, dst_dir: Path) -> Path:
+    """Copy a run's artifact (file or folder) into `dst_dir`; its local path."""
+    Path(dst_dir).mkdir(parents=True, exist_ok=True)
+    with _quiet_mlflow():
+        return Path(_client(tracking_uri).download_artifacts(run_id, path, str(dst_dir)))
+
+
+def read_table(tracking_uri: str, run_id: str, name: str) -> pd.DataFrame:
+    """A Parquet artifact logged with `RunHandle.log_table`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return pd.read_parquet(download_artifact(tracking_uri, run_id, name, Path(tmp)))
+
+
+def _quote(value: str) -> str:
+    return str(value).replace("\\", "\\\\").replace("'", "\\'")

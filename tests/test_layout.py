@@ -1,5 +1,6 @@
 """The package's shape: imports point one way (data -> features -> forecast -> evaluation and
-optimise -> report -> runs -> cli), modules stay small, and tests import only the package.
+optimise -> report -> runs -> experiments -> cli), modules stay small, and tests import only the
+package.
 
 A module may import modules of its own layer group or of a lower layer. Within the forecast, the
 negative binomial parts sit below the objects built on them, and those below the models; the
@@ -34,11 +35,13 @@ LAYERS = {
     "demandmatch.compliance": 6.5,  # risk signals on a plan, read by the report
     "demandmatch.report": 7,
     "demandmatch.tracking": 7,
+    "demandmatch.tracking_registry": 7.1,  # the model registry, over the runs it registers
     "demandmatch.catalog": 1,  # merchants' catalog files, checked against the data contract
     "demandmatch.store": 7.5,  # the versioned catalog store, over the catalog engine
     "demandmatch.api": 8.5,  # the catalog service, over the store
     "demandmatch.runs": 8,
     "demandmatch.config_docs": 8,
+    "demandmatch.experiments": 8.7,  # experiments: files, runs, comparisons, over runs/evaluation
     "demandmatch.cli": 9,
     "demandmatch": 10,
 }

@@ -28,7 +28,7 @@ from demandmatch.features import prepare_tables
 from demandmatch.forecast.distributions import quantiles_negbin
 from demandmatch.forecast.models.base import DemandEstimator
 from demandmatch.forecast.rows import default_as_of, sold_out
-from demandmatch.forecast.stages import DemandForecast, fit_demand, predict_demand
+from demandmatch.forecast.stages import DemandForecast, FittedDemand, fit_demand, predict_demand
 from demandmatch.timing import Progress, Timer, quiet
 
 from .metrics import (
@@ -42,6 +42,8 @@ from .metrics import (
 )
 
 LEVELS = np.array(QUANTILE_LEVELS)
+# what run_backtest hands each forecast to: the fit it came from, the forecast, its scored rows
+OnForecast = Callable[[FittedDemand, DemandForecast, pd.DataFrame], None]
 PIT_BAND = (0.1, 0.9)
 PLAN_TIME = "origin"  # the lead label of forecasts made as of the origin
 SEGMENTS = ("all", "warm", "cold")
@@ -154,23 +156,30 @@ def run_backtest(
     truth: pd.DataFrame | None = None,
     progress: Progress = quiet,
     model_factory: Callable[[], DemandEstimator] | None = None,
+    on_forecast: OnForecast | None = None,
 ) -> BacktestResult:
     """At each origin: fit on what ended by it, forecast the next `horizon_days` as of the
     origin and as nowcasts `nowcast_hours` before each stream, and score all of them.
-    `model_factory` makes a fresh model per origin (default: the configured one)."""
+    `model_factory` makes a fresh model per origin (default: the configured one).
+    `on_forecast(fitted, forecast, rows)` gets every forecast that has rows, with its fit and
+    its scored rows (not to be changed), for what a caller keeps beyond the scores: a plan made
+    from the origin's forecast (lead PLAN_TIME), the fitted model."""
     timer = Timer()
     with timer.stage("features", progress):
         source = prepare_tables(tables)  # once for every origin
     scored, choices = [], []
-    for origin in origins:
+    for k, origin in enumerate(origins, 1):
         model = model_factory() if model_factory is not None else None
-        fitted = fit_demand(tables, config, origin, model, timer, progress, source)
+        step = _at_origin(progress, k, len(origins))
+        fitted = fit_demand(tables, config, origin, model, timer, step, source)
         leads: list[tuple[str, float | None]] = [(PLAN_TIME, None)]
         leads += [(f"{h:g}h", float(h)) for h in nowcast_hours]
         for label, hours in leads:
-            fc = predict_demand(fitted, tables, config, horizon_days, hours, timer=timer)
+            fc = predict_demand(fitted, tables, config, horizon_days, hours, timer, step)
             if not fc.forecasts.empty:
                 scored.append(scored_rows(fc, fitted.as_of, label, truth))
+                if on_forecast is not None:
+                    on_forecast(fitted, fc, scored[-1])
         if fc.model_choices:  # the same fit at every lead: the last forecast's will do
             choices.append({"origin": fitted.as_of, **fc.model_choices})
     if not scored:
@@ -185,3 +194,8 @@ def run_backtest(
         .assign(n=lambda d: metrics.groupby(["lead", "segment"], sort=False)["n"].sum().values)
     )
     return BacktestResult(rows, metrics, summary, timer.seconds, pd.DataFrame(choices))
+
+
+def _at_origin(progress: Progress, k: int, n: int) -> Progress:
+    """`progress` with each step named with its origin: "origin 2/3: demand model"."""
+    return lambda step: progress(f"origin {k}/{n}: {step}")

@@ -8,7 +8,7 @@ import pandas as pd
 
 from demandmatch.data.tables import Tables
 from demandmatch.forecast.stages import DemandForecast
-from demandmatch.optimise import expected_outcomes
+from demandmatch.optimise import PlanResult, expected_outcomes
 
 
 def naive_plan(
@@ -55,6 +55,38 @@ def naive_plan(
     return order_qty.reset_index(drop=True), pd.Series(alloc)
 
 
+def plan_quantities(
+    result: PlanResult, items: pd.DataFrame, skus: pd.DataFrame
+) -> tuple[pd.Series, pd.Series]:
+    """(units ordered per row of `skus`, units allocated per row of `items`) of a plan, each
+    aligned with its table (0 where the plan has none), as score_plan takes them."""
+    order = result.plan.set_index(["merchant_id", "sku_id"])["order_qty"]
+    order = order.reindex(pd.MultiIndex.from_frame(skus[["merchant_id", "sku_id"]]))
+    alloc = result.allocation.set_index(["stream_id", "sku_id"])["allocated_units"]
+    alloc = alloc.reindex(pd.MultiIndex.from_frame(items[["stream_id", "sku_id"]]))
+    return (
+        order.fillna(0).astype(int).reset_index(drop=True),
+        alloc.fillna(0).astype(int).reset_index(drop=True),
+    )
+
+
+def sku_outcomes(
+    items: pd.DataFrame,
+    skus: pd.DataFrame,
+    truth_surv: list[np.ndarray],
+    order_qty: pd.Series,
+    allocation: pd.Series,
+) -> pd.DataFrame:
+    """Per row of `skus`: the plan's expected outcome under the true survival curves
+    (expected_outcomes) and `leftover_cost`, the expected leftover valued at its unit cost above
+    salvage."""
+    out = expected_outcomes(items, skus, truth_surv, order_qty, allocation)
+    cost = skus[["merchant_id", "sku_id", "unit_cost", "salvage_value"]]
+    s = out[["merchant_id", "sku_id"]].merge(cost, on=["merchant_id", "sku_id"], how="left")
+    margin = (s["unit_cost"] - s["salvage_value"]).clip(lower=0).to_numpy()
+    return out.assign(leftover_cost=out["expected_leftover"].to_numpy() * margin)
+
+
 def score_plan(
     items: pd.DataFrame,
     skus: pd.DataFrame,
@@ -64,8 +96,9 @@ def score_plan(
 ) -> dict[str, float]:
     """Expected profit and the cost of the expected leftover (unit cost above salvage) of a plan
     (`order_qty` per SKU row of `skus`, `allocation` per item row of `items`) under the true
-    survival curves."""
-    out = expected_outcomes(items, skus, truth_surv, order_qty, allocation)
-    s = out.merge(skus[["merchant_id", "sku_id", "unit_cost", "salvage_value"]])
-    waste = (s["expected_leftover"] * (s["unit_cost"] - s["salvage_value"]).clip(lower=0)).sum()
-    return {"profit": float(out["expected_profit"].sum()), "leftover_cost": float(waste)}
+    survival curves, summed over the SKUs (sku_outcomes)."""
+    out = sku_outcomes(items, skus, truth_surv, order_qty, allocation)
+    return {
+        "profit": float(out["expected_profit"].sum()),
+        "leftover_cost": float(out["leftover_cost"].sum()),
+    }

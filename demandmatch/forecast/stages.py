@@ -8,12 +8,13 @@ before each stream (what the planner would see then). `forecast_demand` is the t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from demandmatch.config import Config
+from demandmatch.config import FEATURE_GROUPS, Config
 from demandmatch.data.schema import FORECAST_COLUMNS, QUANTILE_COLUMNS
 from demandmatch.data.tables import Tables
 from demandmatch.features import FeatureTables, build_features, prepare_tables
@@ -65,6 +66,15 @@ def make_demand_model(config: Config, **overrides: object) -> DemandEstimator:
     return cls(**{**params, **overrides})
 
 
+def model_features(X: pd.DataFrame, drop: Sequence[str]) -> pd.DataFrame:
+    """The feature rows the model is fitted and asked on: `X` without the columns of the
+    feature groups `drop` (config `model.drop_features`, FEATURE_GROUPS)."""
+    prefixes = tuple(p for group in drop for p in FEATURE_GROUPS[group])
+    if not prefixes:
+        return X
+    return X[[c for c in X.columns if not str(c).startswith(prefixes)]]
+
+
 def fit_demand(
     tables: Tables,
     config: Config,
@@ -88,6 +98,7 @@ def fit_demand(
             raise ValueError(f"no stream ended with recorded sales by {as_of}: nothing to learn")
         train = training_rows(past, config.train_lead_hours)
         X = build_features(train, None, source, config.festivals, config.timezone, history=past)
+        X = model_features(X, config.model.drop_features)
     model = make_demand_model(config) if model is None else model
     with timer.stage("demand model", progress):
         y = train["units_sold"].to_numpy(dtype=float)
@@ -141,7 +152,7 @@ def predict_demand(
     with timer.stage("features", progress):
         upcoming, X = upcoming_features(fitted, tables, config, upcoming, lead_hours)
     with timer.stage("demand model", progress):
-        mean, q, survival = model.predict_forecast(X)
+        mean, q, survival = model.predict_forecast(model_features(X, config.model.drop_features))
         rr = return_rates(upcoming, fitted.past, config.model.return_prior_strength)
     upcoming["cold_sku"] = X["cold_sku"].to_numpy(dtype=bool)
     upcoming["cold_streamer"] = X["cold_streamer"].to_numpy(dtype=bool)

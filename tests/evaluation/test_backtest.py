@@ -57,8 +57,21 @@ def test_origins_are_spaced_and_leave_a_full_window(tiny_world):
 def test_backtest_covers_every_lead_and_never_uses_outcomes_after_the_cutoff(tiny_world):
     tables, truth, config = tiny_world.tables, tiny_world.truth, tiny_world.config
     origin = rolling_origins(tables, 1, 7, 7)
-    res = run_backtest(tables, config, origin, 7, truth=truth)
+    seen, steps = [], []
+
+    def keep(fitted, fc, rows):
+        seen.append((fitted.as_of, rows["lead"].iloc[0], fitted.model, fc, rows))
+
+    res = run_backtest(
+        tables, config, origin, 7, truth=truth, progress=steps.append, on_forecast=keep
+    )
     assert set(res.summary["lead"]) == {"origin", "72h", "24h", "6h"}
+    # every forecast is handed over with its fit and its rows, as the result holds them
+    assert [s[1] for s in seen] == ["origin", "72h", "24h", "6h"]
+    assert {s[0] for s in seen} == {origin[0]} and len({id(s[2]) for s in seen}) == 1
+    assert all(len(fc.forecasts) == len(rows) == len(fc.survival) for *_, fc, rows in seen)
+    pd.testing.assert_frame_equal(pd.concat([s[4] for s in seen], ignore_index=True), res.rows)
+    assert "origin 1/1: demand model" in steps
     assert {"pinball_vs_oracle", "true_coverage_10_90", "coverage_05_95"} <= set(res.summary)
     pit = res.summary[["pit_coverage_10_90", "true_pit_coverage_10_90"]].to_numpy()
     assert ((pit > 0) & (pit < 1)).all()
