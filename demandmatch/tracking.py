@@ -5,14 +5,23 @@ Runs go through an explicit `MlflowClient` for the given URI rather than mlflow'
 runs in one process cannot tangle. The default backend is SQLite in the project directory
 (MLflow's file store is deprecated); for a SQLite backend the artifacts of a new experiment sit
 beside the database, so a run never writes into the current directory by surprise.
+
+A forecast opens its run when the work starts (`TrackedRun.open`) and ends it when the outputs
+are written, so the run's duration is the work's. Every call has a short HTTP timeout and few
+retries (`request_limits`), and any failure is a `TrackingError` with a one-line reason, which
+the caller records as a warning rather than failing the plan. The first use of a SQLite store
+(MLflow creates and migrates its schema) is serialised across processes with a file lock.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import math
 import os
+import pickle
 import re
 import tempfile
 import time
@@ -35,7 +44,11 @@ MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
 MAX_KEY = 250
 
-_NOISY_LOGGERS = ("mlflow", "alembic")
+_NOISY_LOGGERS = ("mlflow", "alembic", "urllib3")
+_TIMEOUT_ENV = "MLFLOW_HTTP_REQUEST_TIMEOUT"
+_RETRIES_ENV = "MLFLOW_HTTP_REQUEST_MAX_RETRIES"
+_BACKOFF_ENV = "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"
+MODEL_DIR = "model"
 _BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")
 _RUN_COLUMNS = [
     "run_id",
@@ -194,12 +207,162 @@ def artifact_location(tracking_uri: str) -> str | None:
 
 
 def _client(tracking_uri: str) -> MlflowClient:
+    """A client for the URI; for SQLite, made under an exclusive lock on the database's folder,
+    since MLflow creates and migrates the schema on first use and two processes doing so at
+    once break it ("Online migration expected to match one row")."""
     from mlflow.tracking import MlflowClient
 
     db = sqlite_path(tracking_uri)
-    if db is not None:
-        db.parent.mkdir(parents=True, exist_ok=True)
-    return MlflowClient(tracking_uri=tracking_uri)
+    if db is None:
+        return MlflowClient(tracking_uri=tracking_uri)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(db.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return MlflowClient(tracking_uri=tracking_uri)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+class TrackingError(RuntimeError):
+    """Tracking failed; `reason` says why in one line (the plan does not depend on it);
+    `unreachable` when the server did not answer (so further calls would wait in vain)."""
+
+    def __init__(self, reason: str, unreachable: bool = False) -> None:
+        self.reason, self.unreachable = reason, unreachable
+        super().__init__(reason)
+
+
+@contextmanager
+def request_limits(timeout_s: int, max_retries: int) -> Iterator[None]:
+    """MLflow's HTTP timeout and retries for the block (MLflow reads them from the environment
+    at each request), unless the environment already sets them; restored afterwards."""
+    wanted = {_TIMEOUT_ENV: str(int(timeout_s)), _RETRIES_ENV: str(int(max_retries))}
+    wanted[_BACKOFF_ENV] = "1"
+    saved = {k: os.environ.get(k) for k in wanted}
+    for key, value in wanted.items():
+        if saved[key] is None:
+            os.environ[key] = value
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+
+
+@contextmanager
+def _guarded(timeout_s: int, max_retries: int) -> Iterator[None]:
+    """Quiet MLflow, limit its requests, and turn any failure into a TrackingError."""
+    try:
+        with request_limits(timeout_s, max_retries), _quiet_mlflow():
+            yield
+    except TrackingError:
+        raise
+    except Exception as err:  # MLflow, requests, SQLAlchemy and OS errors alike
+        reason = failure_reason(err)
+        raise TrackingError(reason, "tracking server" in reason) from err
+
+
+def failure_reason(err: BaseException) -> str:
+    """One short line for why a tracking call failed."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    host = re.search(r"host='([^']+)', port=(\d+)", text)
+    where = f" {host.group(1)}:{host.group(2)}" if host else ""
+    if re.search(r"refused|Failed to establish a new connection", text):
+        return f"cannot connect to the tracking server{where} (connection refused)"
+    if re.search(r"timed? ?out", text, re.IGNORECASE):
+        return f"the tracking server{where} did not answer in time"
+    if "Max retries exceeded" in text or "ConnectionError" in text:
+        return f"cannot reach the tracking server{where}"
+    return f"{type(err).__name__}: {text}"[:200]
+
+
+class TrackedRun:
+    """An MLflow run opened when the work starts and ended when it ends. Every call is
+    limited by the timeout and retries it was opened with and raises TrackingError on any
+    failure; once one call failed, the caller stops tracking (see runs.py)."""
+
+    def __init__(self, client: MlflowClient, run_id: str, timeout_s: int, max_retries: int):
+        self.client, self.run_id = client, run_id
+        self._limits = (timeout_s, max_retries)
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        tracking_uri: str,
+        experiment: str,
+        run_name: str,
+        tags: Mapping[str, object],
+        timeout_s: int = 5,
+        max_retries: int = 1,
+    ) -> TrackedRun:
+        with _guarded(timeout_s, max_retries):
+            client = _client(tracking_uri)
+            experiment_id = ensure_experiment(client, tracking_uri, experiment)
+            run = client.create_run(experiment_id, run_name=run_name, tags=run_tags(tags))
+        return cls(client, run.info.run_id, timeout_s, max_retries)
+
+    def log(
+        self,
+        params: Mapping[str, object] | None = None,
+        metrics: Mapping[str, object] | None = None,
+        tags: Mapping[str, object] | None = None,
+    ) -> None:
+        """Params (flattened), finite metrics and tags, in one batch."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        with _guarded(*self._limits):
+            now = _now_ms()
+            self.client.log_batch(
+                self.run_id,
+                metrics=[Metric(k, v, now, 0) for k, v in clean_metrics(metrics or {}).items()],
+                params=[Param(k, v) for k, v in flatten_params(params or {}).items()],
+                tags=[
+                    RunTag(clean_key(k), _text(v)[:MAX_TAG_VALUE]) for k, v in (tags or {}).items()
+                ],
+            )
+
+    def log_files(self, paths: list[Path], folder: str | None = None) -> None:
+        with _guarded(*self._limits):
+            for path in paths:
+                self.client.log_artifact(self.run_id, str(path), folder)
+
+    def log_text(self, name: str, text: str, folder: str | None = None) -> None:
+        """A small file made from `text`, as an artifact named `name`."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.write_text(text, encoding="utf-8")
+            self.log_files([path], folder)
+
+    def log_model(self, model: object, config: Mapping[str, object]) -> None:
+        """The fitted demand model, pickled, with the config it was made from, under
+        `model/` (`load_model` reads them back)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            pkl, cfg = Path(tmp) / "model.pkl", Path(tmp) / "config.json"
+            pkl.write_bytes(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+            cfg.write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
+            self.log_files([pkl, cfg], MODEL_DIR)
+
+    def end(self, status: str = "FINISHED") -> None:
+        with _guarded(*self._limits):
+            self.client.set_terminated(self.run_id, status=status)
+
+    def abandon(self) -> None:
+        """Mark the run FAILED; never raises."""
+        with contextlib.suppress(TrackingError):
+            self.end("FAILED")
+
+
+def load_model(tracking_uri: str, run_id: str) -> tuple[Any, dict[str, object]]:
+    """The demand model a forecast run logged, and the config it was made from."""
+    with _quiet_mlflow(), tempfile.TemporaryDirectory() as tmp:
+        client = _client(tracking_uri)
+        local = Path(client.download_artifacts(run_id, MODEL_DIR, tmp))
+        model = pickle.loads((local / "model.pkl").read_bytes())
+        config = json.loads((local / "config.json").read_text(encoding="utf-8"))
+    return model, config
 
 
 @contextmanager
