@@ -92,13 +92,6 @@ def check_as_of(
             f"{_local(as_of, timezone)} is after every stream (the last starts "
             f"{_local(starts.max(), timezone)}): there is nothing to plan",
         )
-    if not ((starts >= as_of) & (starts < end)).any():
-        following = starts[starts >= as_of].min()
-        raise UsageError(
-            "--horizon-days",
-            f"no stream starts within {horizon_days} days of as-of {_local(as_of, timezone)} "
-            f"(the next starts {_local(following, timezone)})",
-        )
     ends = _sold_stream_ends(tables)
     if not (ends <= as_of).any():
         first = f" (the first ended {_local(ends.min(), timezone)})" if len(ends) else ""
@@ -106,6 +99,13 @@ def check_as_of(
             "--as-of",
             f"no stream with recorded sales ended by {_local(as_of, timezone)}{first}: "
             "there is nothing to learn from",
+        )
+    if not ((starts >= as_of) & (starts < end)).any():
+        following = starts[starts >= as_of].min()
+        raise UsageError(
+            "--horizon-days",
+            f"no stream starts within {horizon_days} days of as-of {_local(as_of, timezone)} "
+            f"(the next starts {_local(following, timezone)})",
         )
     return as_of
 

@@ -43,9 +43,12 @@ def typed_frame(
     for col in spec.columns:
         if col.required and col.name not in raw.columns:
             header = ", ".join(map(str, raw.columns[:20]))
+            hint = ""
+            if len(raw.columns) == 1 and len(spec.columns) > 1:
+                hint = "; the header is one column: is the file separated by commas?"
             raise ContractError(
                 spec.name,
-                f"required column is missing (header: {header})",
+                f"required column is missing (header: {header}){hint}",
                 column=col.name,
                 file=file,
             )
