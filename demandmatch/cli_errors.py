@@ -38,7 +38,7 @@ def user_errors() -> Iterator[None]:
     except typer.Exit:
         raise
     except KeyboardInterrupt as err:
-        _error("interrupted", "nothing was replaced; the earlier outputs are as they were")
+        _error("interrupted", "the output folder holds the last complete set of outputs")
         raise typer.Exit(143 if isinstance(err, Terminated) else 130) from err
     except Exception as err:
         if STATE["debug"]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,9 +149,9 @@ def run_forecast(
             digest = data_hash(data)
         as_of_ts = check_as_of(tables, as_of_ts, horizon, config.timezone)
         warnings = list(tables.warnings)
-        with timer.stage("track", progress):
-            name = run_name("forecast", as_of_ts, data, config_name, config.timezone)
-            tags = {"data_hash": digest, "kind": "forecast", "data": data_label(data)}
+        name = run_name("forecast", as_of_ts, data, config_name, config.timezone)
+        tags = {"data_hash": digest, "kind": "forecast", "data": data_label(data)}
+        with _tracking_stage(config, timer, progress):
             tracking = RunTracking.start(config, project_dir or Path.cwd(), name, tags, warnings)
         record = RunInfo("forecast", config, data, digest, tracking, timer, run_name=name)
         try:
@@ -168,7 +169,7 @@ def run_forecast(
                 with timer.stage("write", progress):
                     lineup = fc.lineup[list(LINEUP_COLUMNS)]
                     files = _write_outputs(staging, fc.forecasts, result, lineup, summary)
-                with timer.stage("track", progress):
+                with _tracking_stage(config, timer, progress):
                     tracking.finish(
                         config,
                         _plan_metrics(summary, result),
@@ -205,6 +206,11 @@ LINEUP_COLUMNS = (
     "category",
     "unit_cost",
 )
+
+
+def _tracking_stage(config: Config, timer: Timer, progress: Progress):
+    """The `track` stage, timed and shown only when the run is tracked."""
+    return timer.stage("track", progress) if config.tracking.enabled else nullcontext()
 
 
 def _plan_metrics(summary: dict[str, object], result: PlanResult) -> dict[str, object]:
@@ -282,7 +288,7 @@ def backtest_job(
                     ):
                         frame.to_csv(staging / file, index=False, float_format="%.5g")
                         files.append(staging / file)
-                with timer.stage("track", progress):
+                with _tracking_stage(config, timer, progress):
                     tracking.finish(config, _backtest_metrics(result), tags, files, timer)
                 extra = {
                     "origins": [o.isoformat() for o in origins],

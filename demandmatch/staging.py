@@ -100,8 +100,9 @@ class OutputFolder:
             os.close(fd)
 
     def debris(self) -> list[Path]:
-        """Sibling folders a killed run left: staged sets and old sets moved aside."""
-        prefixes = (f".{self.out.name}.staging-", f".{self.out.name}.old-")
+        """Sibling folders a killed run left: staged sets, old sets moved aside, probes."""
+        name = self.out.name
+        prefixes = (f".{name}.staging-", f".{name}.old-", f".{name}.probe-")
         return sorted(p for p in self.parent.iterdir() if p.name.startswith(prefixes))
 
     def clean_debris(self) -> None:

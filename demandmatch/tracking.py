@@ -310,19 +310,22 @@ class TrackedRun:
         metrics: Mapping[str, object] | None = None,
         tags: Mapping[str, object] | None = None,
     ) -> None:
-        """Params (flattened), finite metrics and tags, in one batch."""
+        """Params (flattened), finite metrics and tags, in batches within MLflow's limits."""
         from mlflow.entities import Metric, Param, RunTag
 
+        now = _now_ms()
+        metric = [Metric(k, v, now, 0) for k, v in clean_metrics(metrics or {}).items()]
+        param = [Param(k, v) for k, v in flatten_params(params or {}).items()]
+        tag = [RunTag(clean_key(k), _text(v)[:MAX_TAG_VALUE]) for k, v in (tags or {}).items()]
+        rounds = max(-(-len(metric) // 900), -(-len(param) // 100), -(-len(tag) // 100), 1)
         with _guarded(*self._limits):
-            now = _now_ms()
-            self.client.log_batch(
-                self.run_id,
-                metrics=[Metric(k, v, now, 0) for k, v in clean_metrics(metrics or {}).items()],
-                params=[Param(k, v) for k, v in flatten_params(params or {}).items()],
-                tags=[
-                    RunTag(clean_key(k), _text(v)[:MAX_TAG_VALUE]) for k, v in (tags or {}).items()
-                ],
-            )
+            for r in range(rounds):  # at most 100 params, 100 tags, 1000 entities a batch
+                self.client.log_batch(
+                    self.run_id,
+                    metrics=metric[r * 900 : (r + 1) * 900],
+                    params=param[r * 100 : (r + 1) * 100],
+                    tags=tag[r * 100 : (r + 1) * 100],
+                )
 
     def log_files(self, paths: list[Path], folder: str | None = None) -> None:
         with _guarded(*self._limits):

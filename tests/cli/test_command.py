@@ -33,46 +33,39 @@ def test_tracking_is_one_switch(command):
     assert "--tracking --no-tracking" in text and "--no-no-tracking" not in text
 
 
-@pytest.fixture
-def world(tiny_world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+@pytest.mark.slow
+def test_the_switch_overrides_the_config_and_stages_show_as_lines(
+    tiny_world, tmp_path, monkeypatch
+):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     data = Path(shutil.copytree(tiny_world.data, tmp_path / "world" / "data"))
-    config = tmp_path / "quiet.yaml"
     uri = sqlite_uri(tmp_path / "mlflow.db")
+    config = tmp_path / "quiet.yaml"  # says: do not track
     config.write_text(
-        f"model:\n  name: sku_empirical\ntracking:\n  enabled: false\n  uri: {uri}\n",
+        "horizon_days: 3\nmodel:\n  name: sku_empirical\n"
+        f"tracking:\n  enabled: false\n  uri: {uri}\n",
         encoding="utf-8",
     )
-    return data, config
-
-
-@pytest.mark.slow
-def test_the_switch_overrides_the_config_and_stages_show_as_lines(world, tmp_path):
-    data, config = world
-    uri = sqlite_uri(tmp_path / "mlflow.db")
     out = tmp_path / "out"
     args = ["forecast", "--data", str(data), "--out", str(out), "--config", str(config)]
-    result = runner.invoke(app, args)  # the config says no tracking
-    assert result.exit_code == 0, result.output
-    assert json.loads((out / "run.json").read_text())["tracking"] == "off"
-    assert "not tracked" in result.output
-    # not a terminal: a line as each stage starts and ends, with the time since the start
-    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("[")]
-    stages = [re.fullmatch(r"\[ *\d+\.\d s\] (.+) (\.\.\.|done in \d+\.\d s)", ln) for ln in lines]
-    assert all(stages), lines
-    started = [m.group(1) for m in stages if m.group(2) == "..."]
-    assert started == ["load", "track", "features", "demand model", "features", "demand model"] + [
-        "optimise",
-        "write",
-        "track",
-    ]
-    assert len(lines) == 2 * len(started)
     result = runner.invoke(app, [*args, "--tracking"])
     assert result.exit_code == 0, result.output
     run = json.loads((out / "run.json").read_text())
     assert run["tracking"] == "ok" and run["run_id"] in result.output
     assert list(search_runs(uri, "demandmatch")["run_id"]) == [run["run_id"]]
-    assert [s for s, _ in previous_stages(out)] == ["load", "track", *started[2:]]
+    # not a terminal: a line as each stage starts and ends, with the time since the start
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("[")]
+    stages = [re.fullmatch(r"\[ *\d+\.\d s\] (.+) (\.\.\.|done in \d+\.\d s)", ln) for ln in lines]
+    assert all(stages), lines
+    started = [m.group(1) for m in stages if m.group(2) == "..."]
+    assert started == ["load", "track", "features", "demand model", "features"] + [
+        "demand model",
+        "optimise",
+        "write",
+        "track",
+    ]
+    assert len(lines) == 2 * len(started)
+    assert [s for s, _ in previous_stages(out)] == started
 
 
 def test_on_a_terminal_each_stage_has_a_bar_and_the_time_left():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,8 @@ from typer.testing import CliRunner, Result
 
 from demandmatch.cli import app
 
-# the fastest demand model: the faults are about the run, not the model
-EMPIRICAL = "model:\n  name: sku_empirical\n"
+# the fastest demand model and a short horizon (a small report): the faults are about the run
+EMPIRICAL = "horizon_days: 3\nmodel:\n  name: sku_empirical\n"
 
 
 @pytest.fixture
@@ -78,10 +79,17 @@ def set_cell(data: Path, table: str, row: int, column: str, value: str) -> None:
     write_rows(path, rows)
 
 
-def run_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """The real command as its own process (for signals and concurrency)."""
-    full = {**os.environ, "MPLBACKEND": "Agg", **(env or {})}
-    full.pop("MLFLOW_TRACKING_URI", None) if "MLFLOW_TRACKING_URI" not in (env or {}) else None
+def _as_in_a_terminal() -> None:
+    """Ctrl-C interrupts the child even when this test runs where SIGINT is ignored (a
+    background job), as it does a command run in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def run_process(*args: str, cwd: Path) -> subprocess.Popen:
+    """The real command as its own process (for signals and concurrency), untracked by the
+    machine's MLFLOW_TRACKING_URI."""
+    full = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    full["MPLBACKEND"] = "Agg"
     return subprocess.Popen(
         [sys.executable, "-m", "demandmatch.cli", *map(str, args)],
         cwd=cwd,
@@ -89,4 +97,5 @@ def run_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> sub
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_in_a_terminal,
     )

@@ -121,7 +121,10 @@ def _outcome(data: Path, case: tuple[str, int, str, str], config) -> str:
     return "loaded"
 
 
-CONFIG = load_config(None, {"tracking": {"enabled": False}, "model": {"name": "sku_empirical"}})
+CONFIG = load_config(
+    None,
+    {"tracking": {"enabled": False}, "model": {"name": "sku_empirical"}, "horizon_days": 3},
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
