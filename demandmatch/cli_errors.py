@@ -61,18 +61,21 @@ def user_errors() -> Iterator[None]:
 
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """Within the block SIGTERM raises Terminated (so staged outputs are removed, as after
-    Ctrl-C); a second signal while that clean-up runs is ignored. The handlers are restored
-    after the block."""
+    """Within the block SIGTERM raises Terminated and SIGINT KeyboardInterrupt (unless SIGINT is
+    ignored, as in a background job), so staged outputs are removed; a further signal while
+    that clean-up runs is ignored. The handlers are restored after the block."""
 
-    def handler(signum: int, frame: object) -> None:
+    def stop(signum: int, frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        raise Terminated()
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
+    signals = (signal.SIGTERM, signal.SIGINT)
     try:
-        saved = {s: signal.signal(s, signal.getsignal(s)) for s in (signal.SIGTERM, signal.SIGINT)}
-        signal.signal(signal.SIGTERM, handler)
+        saved = {s: signal.getsignal(s) for s in signals}
+        signal.signal(signal.SIGTERM, stop)
+        if saved[signal.SIGINT] is signal.default_int_handler:
+            signal.signal(signal.SIGINT, stop)
     except ValueError:  # not the main thread
         yield
         return

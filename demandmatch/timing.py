@@ -18,7 +18,7 @@ def quiet(step: str) -> None:
 @dataclass
 class Timer:
     """Seconds per stage name (a name met twice adds up) and, in order, every stage run
-    (`steps`); `on_done` hears each stage end."""
+    (`steps`); `on_done` hears each stage that ends without an error."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     steps: list[tuple[str, float]] = field(default_factory=list)
@@ -35,8 +35,8 @@ class Timer:
             spent = time.perf_counter() - t0
             self.seconds[name] = round(self.seconds.get(name, 0.0) + spent, 3)
             self.steps.append((name, round(spent, 3)))
-            if self.on_done is not None:
-                self.on_done(name, spent)
+        if self.on_done is not None:  # a stage that raised did not end: it is not reported
+            self.on_done(name, spent)
 
     @property
     def elapsed(self) -> float:
