@@ -168,7 +168,8 @@ def run_forecast(
             with folder.stage() as staging:
                 with timer.stage("write", progress):
                     lineup = fc.lineup[list(LINEUP_COLUMNS)]
-                    files = _write_outputs(staging, fc.forecasts, result, lineup, summary)
+                    _write_outputs(staging, fc.forecasts, result, lineup, summary)
+                    files = written(staging)
                 with _tracking_stage(config, timer, progress):
                     tracking.finish(
                         config,
@@ -206,6 +207,12 @@ LINEUP_COLUMNS = (
     "category",
     "unit_cost",
 )
+
+
+def written(folder: Path) -> list[Path]:
+    """The files a writer put in the staging folder (whatever it returns): the set run.json
+    lists and the tracking run keeps."""
+    return sorted(p for p in folder.iterdir() if p.is_file())
 
 
 def _tracking_stage(config: Config, timer: Timer, progress: Progress):

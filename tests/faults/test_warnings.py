@@ -4,6 +4,7 @@ reaches the run summary, the report's summary and run.json; and what is not read
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -105,8 +106,11 @@ def test_warnings_reach_the_summary_the_report_and_run_json(data, fast_config, t
         assert f"warning {w['message']}" in " ".join(result.output.split())
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<script>alert(" not in html and "&lt;script&gt;alert(" in html
-    assert set(run["files"]) == {"forecasts.csv", "plan.csv", "allocation.csv", "report.html"}
+    assert {"forecasts.csv", "plan.csv", "allocation.csv", "report.html"} <= set(run["files"])
     assert {p.name for p in out.iterdir()} == {*run["files"], "run.json"}
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {0o666 & ~umask}
 
 
 @pytest.mark.slow
