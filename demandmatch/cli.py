@@ -12,6 +12,8 @@ from rich.table import Table
 
 from .cli_errors import STATE, console, print_warnings, terminate_as_interrupt, user_errors
 
+_user_errors = user_errors  # the name commands defined before cli_errors use
+
 app = typer.Typer(
     help=(
         "demandmatch: forecast live-stream demand and plan purchase orders.\n\n"
