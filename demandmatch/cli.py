@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .cli_errors import STATE, console, print_warnings, terminate_as_interrupt, user_errors
 from .experiments.cli import app as _experiment_app
+
+_user_errors = user_errors  # the name commands defined before cli_errors use
 
 app = typer.Typer(
     help=(
@@ -25,31 +26,55 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
 app.add_typer(_experiment_app, name="experiment")
 
 
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Bad input or a missing file: a one-line message naming what is wrong, exit status 2."""
-    from .data.tables import ContractError
+def _show_version(value: bool) -> None:
+    if value:
+        from .records import version
 
-    try:
-        yield
-    except ContractError as err:
-        console.print(f"[red]invalid input[/red] {err}")
-        raise typer.Exit(2) from err
-    except (FileNotFoundError, ValueError) as err:
-        console.print(f"[red]error[/red] {err}")
-        raise typer.Exit(2) from err
+        typer.echo(f"demandmatch {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="DEMANDMATCH_DEBUG",
+            help="Show the full traceback of an error (for a bug report).",
+        ),
+    ] = False,
+) -> None:
+    """demandmatch: forecast live-stream demand and plan purchase orders."""
+    STATE["debug"] = debug
+
+
+def _config_and_name(config: Path | None, tracking: bool | None) -> tuple[object, str]:
+    from .config import load_config
+
+    overrides = None if tracking is None else {"tracking": {"enabled": tracking}}
+    return load_config(config, overrides), (config.stem if config else "defaults")
+
+
+TRACKING_HELP = "Log the run to MLflow (default: the config's tracking.enabled)."
 
 
 @app.command()
 def forecast(
     data: Annotated[Path, typer.Option(help="Data directory in the contract's tables.")],
-    out: Annotated[Path, typer.Option(help="Where to write the plan and forecasts.")] = Path(
-        "outputs/forecast"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(help="Folder for the plan and forecasts (replaced as a whole)."),
+    ] = Path("outputs/forecast"),
     as_of: Annotated[
         str | None,
         typer.Option(
@@ -63,36 +88,46 @@ def forecast(
     config: Annotated[
         Path | None, typer.Option(help="YAML config (default: built-in settings).")
     ] = None,
-    no_tracking: Annotated[bool, typer.Option(help="Do not log the run to MLflow.")] = False,
+    tracking: Annotated[
+        bool | None, typer.Option("--tracking/--no-tracking", help=TRACKING_HELP)
+    ] = None,
     champion: Annotated[
         bool, typer.Option(help="Use the registered champion's config when there is one.")
     ] = False,
 ) -> None:
     """Forecast demand for upcoming streams and plan orders and per-stream stock."""
-    from .config import load_config
+    from .progress import stage_display
     from .runs import run_forecast
+    from .timing import Timer
 
-    cfg = load_config(config, {"tracking": {"enabled": False}} if no_tracking else None)
-    if champion:
-        cfg = _champion_or(cfg, no_tracking)
-    with _user_errors(), console.status("starting") as status:
-        run = run_forecast(
-            data,
-            out,
-            cfg,
-            as_of=as_of,
-            horizon_days=horizon_days,
-            progress=lambda step: status.update(f"[bold]{step}[/bold] ..."),
-        )
-    _print_summary(run.summary, run.out_dir)
+    with terminate_as_interrupt(), user_errors():
+        cfg, name = _config_and_name(config, tracking)
+        if champion:
+            cfg, name = _champion_or(cfg, name)
+        display = stage_display(console, out)
+        try:
+            run = run_forecast(
+                data,
+                out,
+                cfg,  # type: ignore[arg-type]
+                as_of=as_of,
+                horizon_days=horizon_days,
+                progress=display,
+                timer=Timer(on_done=display.done),
+                config_name=name,
+            )
+        finally:
+            display.close()
+    _print_summary(run.summary, run.out_dir, str(run.record["tracking"]))
+    print_warnings(run.record["warnings"])  # type: ignore[arg-type]
 
 
 @app.command()
 def backtest(
     data: Annotated[Path, typer.Option(help="Data directory in the contract's tables.")],
-    out: Annotated[Path, typer.Option(help="Where to write the backtest tables.")] = Path(
-        "outputs/backtest"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="Folder for the backtest tables (replaced as a whole).")
+    ] = Path("outputs/backtest"),
     origins: Annotated[int, typer.Option(help="Number of rolling origins.")] = 4,
     step_days: Annotated[int, typer.Option(help="Days between origins.")] = 7,
     horizon_days: Annotated[int, typer.Option(help="Days forecast after each origin.")] = 7,
@@ -106,44 +141,53 @@ def backtest(
     config: Annotated[
         Path | None, typer.Option(help="YAML config (default: built-in settings).")
     ] = None,
-    no_tracking: Annotated[bool, typer.Option(help="Do not log the run to MLflow.")] = False,
+    tracking: Annotated[
+        bool | None, typer.Option("--tracking/--no-tracking", help=TRACKING_HELP)
+    ] = None,
 ) -> None:
     """Score the demand model on past streams: refit at rolling origins, forecast the next
     days as of each origin and 72/24/6 h before each stream, per warm and cold-start items."""
-    from .config import load_config
+    from .progress import stage_display
     from .runs import backtest_job, find_truth
+    from .timing import Timer
 
-    cfg = load_config(config, {"tracking": {"enabled": False}} if no_tracking else None)
-    truth = truth or find_truth(data)
-    if truth is not None:
-        console.print(f"scoring against the true distributions in {truth}")
-    with _user_errors(), console.status("starting") as status:
-        result, run_id = backtest_job(
-            data,
-            out,
-            cfg,
-            n_origins=origins,
-            step_days=step_days,
-            horizon_days=horizon_days,
-            truth_path=truth,
-            progress=lambda step: status.update(f"[bold]{step}[/bold] ..."),
-        )
+    with terminate_as_interrupt(), user_errors():
+        cfg, name = _config_and_name(config, tracking)
+        truth = truth or find_truth(data)
+        if truth is not None:
+            console.print(f"scoring against the true distributions in {truth}")
+        display = stage_display(console, out)
+        try:
+            result, run_id = backtest_job(
+                data,
+                out,
+                cfg,  # type: ignore[arg-type]
+                n_origins=origins,
+                step_days=step_days,
+                horizon_days=horizon_days,
+                truth_path=truth,
+                progress=display,
+                timer=Timer(on_done=display.done),
+                config_name=name,
+            )
+        finally:
+            display.close()
     _print_backtest(result.summary)
     Console().print(f"tables written to [bold]{out}[/bold]; tracking run {run_id or 'none'}")
 
 
-def _champion_or(cfg, no_tracking: bool):
-    """The champion's config (keeping this run's tracking settings) when one is registered in
-    the tracking store, else `cfg`; says which."""
+def _champion_or(cfg, name: str):
+    """The champion's config (keeping this run's tracking settings) and its name when one is
+    registered in the tracking store, else `cfg` and `name`; says which."""
     from .experiments.registry import champion_config
     from .tracking import resolve_tracking_uri
 
     found, text = champion_config(resolve_tracking_uri(cfg.tracking.uri, Path.cwd()))
     if found is None:
         console.print(f"{text}; using the given config")
-        return cfg
+        return cfg, name
     console.print(f"using the champion's config: {text}")
-    return found.model_copy(update={"tracking": cfg.tracking})
+    return found.model_copy(update={"tracking": cfg.tracking}), "champion"
 
 
 def _print_backtest(summary) -> None:
@@ -184,7 +228,7 @@ def _lost_sales(summary: dict[str, object]) -> str:
     return f"{total} ({shares})" if shares else total
 
 
-def _print_summary(summary: dict[str, object], out_dir: Path) -> None:
+def _print_summary(summary: dict[str, object], out_dir: Path, tracking: str) -> None:
     t = Table(title="demandmatch plan", show_header=False)
     rows = [
         ("as of", summary["as_of"]),
@@ -201,7 +245,10 @@ def _print_summary(summary: dict[str, object], out_dir: Path) -> None:
             "solver",
             f"{summary['solver']} {summary['solver_status']} gap {summary['solver_gap']:.2g}",
         ),
-        ("tracking run", summary.get("run_id") or "not tracked"),
+        (
+            "tracking run",
+            summary.get("run_id") or ("not tracked" if tracking == "off" else tracking),
+        ),
     ]
     for k, v in rows:
         t.add_row(k, str(v))

@@ -7,22 +7,35 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .censoring import cap_forecast
 from .compliance import check_compliance, unverified_rows, withhold
 from .config import Config, ServiceLevels
 from .data import data_hash, load_tables
 from .data.tables import Tables
+from .errors import UsageError
 from .evaluation.backtest import BacktestResult, rolling_origins, run_backtest
-from .forecast.rows import to_utc
-from .forecast.stages import DemandForecast, forecast_demand
+from .forecast.stages import DemandForecast, fit_demand, predict_demand
 from .optimise import OptimiserSettings, PlanResult, plan_orders
+from .preflight import (
+    check_as_of,
+    check_data_dir,
+    check_horizon,
+    check_out_dir,
+    check_solver,
+    parse_as_of,
+)
+from .records import RunInfo, RunTracking, data_label, run_name
 from .report import summarise, write_outputs
+from .sheets import read_sheet
 from .simulate import load_truth
+from .staging import OutputFolder, file_mode
 from .timing import Progress, Timer, quiet
 
 __all__ = [
@@ -44,6 +57,7 @@ class ForecastRun:
     timings: dict[str, float]
     run_id: str | None
     out_dir: Path
+    record: dict[str, object]  # what run.json holds
 
 
 def optimiser_inputs(
@@ -114,41 +128,105 @@ def run_forecast(
     horizon_days: int | None = None,
     project_dir: Path | None = None,
     progress: Progress = quiet,
+    timer: Timer | None = None,
+    config_name: str = "defaults",
 ) -> ForecastRun:
-    """Load, forecast, plan, write the contract's outputs and track the run."""
-    timer = Timer()
-    out_dir = Path(out_dir)
-    with timer.stage("load", progress):
-        tables = load_tables(data_dir, config.timezone)
-        digest = data_hash(data_dir)
-    as_of_ts = None if as_of is None else to_utc(pd.Timestamp(as_of), config.timezone)
-    fc = forecast_demand(tables, config, as_of_ts, horizon_days, timer=timer, progress=progress)
-    with timer.stage("optimise", progress):
-        result = plan_stock(fc, tables, config)
-    checks = check_compliance(
-        fc.lineup, fc.forecasts, result.plan, result.allocation, tables.streamers, config.compliance
-    )
-    summary = summarise(fc, result, tables, checks, config.compliance)
-    with timer.stage("write", progress):
-        files = _write_outputs(out_dir, fc, result, tables, summary, checks, config.timezone)
-    run_id = None
-    if config.tracking.enabled:
-        with timer.stage("track", progress):
-            run_id = _track(config, digest, summary, files, result, project_dir or Path.cwd())
-    summary["run_id"] = run_id
-    run_info = {
-        "run_id": run_id,
-        "config": config.model_dump(mode="json"),
-        "data_dir": str(data_dir),
-        "data_hash": digest,
-        "as_of": summary["as_of"],
-        "horizon_days": summary["horizon_days"],
-        "summary": summary,
-        "solver": result.stats.__dict__,
-        "timings_s": timer.seconds,
+    """Load, forecast, plan, write the contract's outputs and track the run.
+
+    Everything an operator can get wrong (paths, flags, the solver, the as-of time and horizon
+    against the data) is checked before the fit and raises UsageError; input that breaks the
+    contract raises ContractError. `out_dir` is replaced as one unit under a lock (see
+    demandmatch.staging): a second run into it fails at once with OutputBusy, and an error or
+    an interrupt leaves the old outputs as they were. A tracking failure is a warning.
+    """
+    timer = timer or Timer()
+    data = check_data_dir(data_dir)
+    out = check_out_dir(out_dir, data, markers=("run.json",))
+    horizon = check_horizon(config.horizon_days if horizon_days is None else horizon_days)
+    limits = config.limits.data_limits()
+    as_of_ts = parse_as_of(as_of, config.timezone, limits)
+    check_solver(config.optimiser.solver)
+    with OutputFolder(out) as folder:
+        with timer.stage("load", progress):
+            tables = load_tables(data, config.timezone, limits, read_sheet)
+            digest = data_hash(data)
+        as_of_ts = check_as_of(tables, as_of_ts, horizon, config.timezone)
+        warnings = list(tables.warnings)
+        name = run_name("forecast", as_of_ts, data, config_name, config.timezone)
+        tags = {"data_hash": digest, "kind": "forecast", "data": data_label(data)}
+        with _tracking_stage(config, timer, progress):
+            tracking = RunTracking.start(config, project_dir or Path.cwd(), name, tags, warnings)
+        record = RunInfo("forecast", config, data, digest, tracking, timer, run_name=name)
+        try:
+            fitted = fit_demand(tables, config, as_of_ts, timer=timer, progress=progress)
+            fc = predict_demand(fitted, tables, config, horizon, timer=timer, progress=progress)
+            fc, capped = cap_forecast(
+                fc, fitted.past, config.limits.sold_out_share, config.limits.sold_out_cap
+            )
+            warnings += [capped] if capped else []
+            with timer.stage("optimise", progress):
+                result = plan_stock(fc, tables, config)
+            checks = check_compliance(
+                fc.lineup,
+                fc.forecasts,
+                result.plan,
+                result.allocation,
+                tables.streamers,
+                config.compliance,
+            )
+            summary = summarise(fc, result, tables, checks, config.compliance)
+            summary["warnings"] = [w.as_dict() for w in warnings]
+            with folder.stage() as staging:
+                with timer.stage("write", progress):
+                    write_outputs(staging, fc, result, tables, summary, checks, config.timezone)
+                    files = written(staging)
+                with _tracking_stage(config, timer, progress):
+                    tracking.finish(
+                        config,
+                        _plan_metrics(summary, result),
+                        {**tags, "solver_status": result.stats.status},
+                        files,
+                        timer,
+                        model=fitted.model,
+                    )
+                summary["run_id"] = tracking.run_id
+                extra = {
+                    "as_of": summary["as_of"],
+                    "horizon_days": summary["horizon_days"],
+                    "summary": summary,
+                    "solver": result.stats.__dict__,
+                }
+                info = record.as_dict(staging, files, extra)
+                _write_json(staging / "run.json", info)
+        except BaseException:
+            tracking.abandon()
+            raise
+    return ForecastRun(fc, result, summary, timer.seconds, tracking.run_id, out, info)
+
+
+def written(folder: Path) -> list[Path]:
+    """The files a writer put in the staging folder (whatever it returns): the set run.json
+    lists and the tracking run keeps."""
+    return sorted(p for p in folder.iterdir() if p.is_file())
+
+
+def _tracking_stage(config: Config, timer: Timer, progress: Progress):
+    """The `track` stage, timed and shown only when the run is tracked."""
+    return timer.stage("track", progress) if config.tracking.enabled else nullcontext()
+
+
+def _plan_metrics(summary: dict[str, object], result: PlanResult) -> dict[str, object]:
+    metrics: dict[str, object] = {
+        k: v for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)
     }
-    atomic_write(out_dir / "run.json", json.dumps(run_info, indent=2, default=str))
-    return ForecastRun(fc, result, summary, timer.seconds, run_id, out_dir)
+    metrics["solver_objective"] = float(result.stats.objective)
+    metrics["solver_best_bound"] = float(result.stats.best_bound)
+    metrics["n_warnings"] = len(summary.get("warnings") or [])  # type: ignore[arg-type]
+    return metrics
+
+
+def _write_json(path: Path, info: dict) -> None:
+    path.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
 
 
 def find_truth(data_dir: Path) -> Path | None:
@@ -167,103 +245,86 @@ def backtest_job(
     truth_path: Path | str | None = None,
     project_dir: Path | None = None,
     progress: Progress = quiet,
+    timer: Timer | None = None,
+    config_name: str = "defaults",
 ) -> tuple[BacktestResult, str | None]:
     """Load, backtest, write backtest_summary.csv / backtest_metrics.csv / backtest_rows.csv /
-    backtest_choices.csv, and log the run to MLflow (metrics named `<lead>.<segment>.<metric>`,
-    and `<choice>.mean` / `.min` / `.max` of the held-out choices over the origins)."""
-    tables = load_tables(data_dir, config.timezone)
-    truth = None
-    if truth_path is not None:
-        tp = Path(truth_path)
-        truth = load_truth(tp.parent if tp.is_file() else tp)
-    origins = rolling_origins(tables, n_origins, step_days, horizon_days)
-    result = run_backtest(tables, config, origins, horizon_days, truth=truth, progress=progress)
-    out = Path(out_dir)
-    files = []
-    for name, frame in (
-        ("backtest_summary.csv", result.summary),
-        ("backtest_metrics.csv", result.metrics),
-        ("backtest_rows.csv", result.rows),
-        ("backtest_choices.csv", result.choices),
-    ):
-        atomic_write(out / name, frame.to_csv(index=False, float_format="%.5g"))
-        files.append(out / name)
-    run_id = None
-    if config.tracking.enabled:
-        from .tracking import log_run, resolve_tracking_uri
-
-        metrics = {
-            f"{r['lead']}.{r['segment']}.{k}": float(r[k])
-            for r in result.summary.to_dict("records")
-            for k in result.summary.columns
-            if k not in ("lead", "segment") and pd.notna(r[k])
-        }
-        for name in result.choices.columns.drop("origin", errors="ignore"):
-            for stat in ("mean", "min", "max"):
-                metrics[f"{name}.{stat}"] = float(result.choices[name].agg(stat))
-        run_id = log_run(
-            tracking_uri=resolve_tracking_uri(config.tracking.uri, project_dir or Path.cwd()),
-            experiment=config.tracking.experiment,
-            run_name=f"backtest {len(origins)} origins",
-            params={
-                **config.model_dump(mode="json"),
-                "backtest": {
+    backtest_choices.csv and run.json (as one unit, like a forecast's outputs), and log the run
+    to MLflow (metrics named `<lead>.<segment>.<metric>`, and `<choice>.mean` / `.min` / `.max`
+    of the held-out choices over the origins)."""
+    timer = timer or Timer()
+    data = check_data_dir(data_dir)
+    out = check_out_dir(out_dir, data, markers=("run.json", "backtest_summary.csv"))
+    check_horizon(horizon_days)
+    for flag, value in (("--origins", n_origins), ("--step-days", step_days)):
+        if value < 1:
+            raise UsageError(flag, f"must be at least 1, found {value}")
+    limits = config.limits.data_limits()
+    with OutputFolder(out) as folder:
+        with timer.stage("load", progress):
+            tables = load_tables(data, config.timezone, limits, read_sheet)
+            digest = data_hash(data)
+            truth = None
+            if truth_path is not None:
+                tp = Path(truth_path)
+                truth = load_truth(tp.parent if tp.is_file() else tp)
+        origins = rolling_origins(tables, n_origins, step_days, horizon_days)
+        warnings = list(tables.warnings)
+        name = run_name("backtest", None, data, config_name, config.timezone)
+        name = name.replace("backtest", f"backtest {len(origins)} origins", 1)
+        tags = {"kind": "backtest", "data_hash": digest, "data": data_label(data)}
+        tracking = RunTracking.start(config, project_dir or Path.cwd(), name, tags, warnings)
+        record = RunInfo("backtest", config, data, digest, tracking, timer, run_name=name)
+        try:
+            result = run_backtest(
+                tables, config, origins, horizon_days, truth=truth, progress=progress
+            )
+            with folder.stage() as staging:
+                files = []
+                with timer.stage("write", progress):
+                    for file, frame in (
+                        ("backtest_summary.csv", result.summary),
+                        ("backtest_metrics.csv", result.metrics),
+                        ("backtest_rows.csv", result.rows),
+                        ("backtest_choices.csv", result.choices),
+                    ):
+                        frame.to_csv(staging / file, index=False, float_format="%.5g")
+                        files.append(staging / file)
+                with _tracking_stage(config, timer, progress):
+                    tracking.finish(config, _backtest_metrics(result), tags, files, timer)
+                extra = {
                     "origins": [o.isoformat() for o in origins],
                     "step_days": step_days,
                     "horizon_days": horizon_days,
                     "truth": truth is not None,
-                },
-            },
-            metrics=metrics,
-            tags={"kind": "backtest", "data_hash": data_hash(data_dir)},
-            artifacts=files,
-            config=config.model_dump(mode="json"),
-        )
-    return result, run_id
+                }
+                _write_json(staging / "run.json", record.as_dict(staging, files, extra))
+        except BaseException:
+            tracking.abandon()
+            raise
+    return result, tracking.run_id
 
 
-def _write_outputs(
-    out_dir: Path,
-    forecast: DemandForecast,
-    result: PlanResult,
-    tables: Tables,
-    summary: dict[str, object],
-    compliance: pd.DataFrame,
-    timezone: str,
-) -> list[Path]:
-    return write_outputs(out_dir, forecast, result, tables, summary, compliance, timezone)
-
-
-def _track(
-    config: Config,
-    digest: str,
-    summary: dict[str, object],
-    files: list[Path],
-    result: PlanResult,
-    project_dir: Path,
-) -> str:
-    from .tracking import log_run, resolve_tracking_uri
-
-    metrics = {k: float(v) for k, v in summary.items() if isinstance(v, int | float)}
-    metrics["solver_objective"] = float(result.stats.objective)
-    metrics["solver_best_bound"] = float(result.stats.best_bound)
-    return log_run(
-        tracking_uri=resolve_tracking_uri(config.tracking.uri, project_dir),
-        experiment=config.tracking.experiment,
-        run_name=f"forecast {summary['as_of']}",
-        params=config.model_dump(mode="json"),
-        metrics=metrics,
-        tags={"data_hash": digest, "kind": "forecast", "solver_status": result.stats.status},
-        artifacts=files,
-        config=config.model_dump(mode="json"),
-    )
+def _backtest_metrics(result: BacktestResult) -> dict[str, object]:
+    metrics: dict[str, object] = {
+        f"{r['lead']}.{r['segment']}.{k}": float(r[k])
+        for r in result.summary.to_dict("records")
+        for k in result.summary.columns
+        if k not in ("lead", "segment") and pd.notna(r[k])
+    }
+    for name in result.choices.columns.drop("origin", errors="ignore"):
+        for stat in ("mean", "min", "max"):
+            metrics[f"{name}.{stat}"] = float(result.choices[name].agg(stat))
+    return metrics
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write beside the target then rename, so a reader never sees half a file."""
+    """Write beside the target then rename, so a reader never sees half a file; the file gets
+    the umask's mode (0644 under 022), not the 0600 of a temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
         os.replace(tmp, path)

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-Progress = Callable[[str], None]
+Progress = Callable[[str], None]  # told the name of each stage as it starts
+StageDone = Callable[[str, float], None]  # told each stage's name and seconds as it ends
 
 
 def quiet(step: str) -> None:
@@ -16,7 +17,13 @@ def quiet(step: str) -> None:
 
 @dataclass
 class Timer:
+    """Seconds per stage name (a name met twice adds up) and, in order, every stage run
+    (`steps`); `on_done` hears each stage that ends without an error."""
+
     seconds: dict[str, float] = field(default_factory=dict)
+    steps: list[tuple[str, float]] = field(default_factory=list)
+    on_done: StageDone | None = None
+    started: float = field(default_factory=time.perf_counter)
 
     @contextmanager
     def stage(self, name: str, progress: Progress) -> Iterator[None]:
@@ -25,4 +32,13 @@ class Timer:
         try:
             yield
         finally:
-            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - t0, 3)
+            spent = time.perf_counter() - t0
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + spent, 3)
+            self.steps.append((name, round(spent, 3)))
+        if self.on_done is not None:  # a stage that raised did not end: it is not reported
+            self.on_done(name, spent)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the timer was made."""
+        return time.perf_counter() - self.started

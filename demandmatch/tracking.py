@@ -1,19 +1,29 @@
-"""MLflow tracking of runs: with tracking_registry (the model registry) beside it, the only
-module that imports mlflow, and only inside functions.
+"""MLflow tracking of runs: with tracking_runs (runs opened by the experiments and found again)
+and tracking_registry (the model registry) beside it, the only modules that import mlflow, and
+only inside functions.
 
 Runs go through an explicit `MlflowClient` for the given URI rather than mlflow's global
 "active run" state, so logging never changes the tracking URI of the calling process and two
 runs in one process cannot tangle. The default backend is SQLite in the project directory
 (MLflow's file store is deprecated); for a SQLite backend the artifacts of a new experiment sit
 beside the database, so a run never writes into the current directory by surprise.
+
+A forecast opens its run when the work starts (`TrackedRun.open`) and ends it when the outputs
+are written, so the run's duration is the work's. Every call has a short HTTP timeout and few
+retries (`request_limits`), and any failure is a `TrackingError` with a one-line reason, which
+the caller records as a warning rather than failing the plan. The first use of a SQLite store
+(MLflow creates and migrates its schema) is serialised across processes with a file lock.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import math
 import os
+import pickle
 import re
 import tempfile
 import time
@@ -36,7 +46,11 @@ MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
 MAX_KEY = 250
 
-_NOISY_LOGGERS = ("mlflow", "alembic")
+_NOISY_LOGGERS = ("mlflow", "alembic", "urllib3")
+_TIMEOUT_ENV = "MLFLOW_HTTP_REQUEST_TIMEOUT"
+_RETRIES_ENV = "MLFLOW_HTTP_REQUEST_MAX_RETRIES"
+_BACKOFF_ENV = "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"
+MODEL_DIR = "model"
 _BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")
 _RUN_COLUMNS = [
     "run_id",
@@ -173,12 +187,165 @@ def artifact_location(tracking_uri: str) -> str | None:
 
 
 def _client(tracking_uri: str) -> MlflowClient:
+    """A client for the URI; for SQLite, made under an exclusive lock on the database's folder,
+    since MLflow creates and migrates the schema on first use and two processes doing so at
+    once break it ("Online migration expected to match one row")."""
     from mlflow.tracking import MlflowClient
 
     db = sqlite_path(tracking_uri)
-    if db is not None:
-        db.parent.mkdir(parents=True, exist_ok=True)
-    return MlflowClient(tracking_uri=tracking_uri)
+    if db is None:
+        return MlflowClient(tracking_uri=tracking_uri)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(db.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return MlflowClient(tracking_uri=tracking_uri)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+class TrackingError(RuntimeError):
+    """Tracking failed; `reason` says why in one line (the plan does not depend on it);
+    `unreachable` when the server did not answer (so further calls would wait in vain)."""
+
+    def __init__(self, reason: str, unreachable: bool = False) -> None:
+        self.reason, self.unreachable = reason, unreachable
+        super().__init__(reason)
+
+
+@contextmanager
+def request_limits(timeout_s: int, max_retries: int) -> Iterator[None]:
+    """MLflow's HTTP timeout and retries for the block (MLflow reads them from the environment
+    at each request), unless the environment already sets them; restored afterwards."""
+    wanted = {_TIMEOUT_ENV: str(int(timeout_s)), _RETRIES_ENV: str(int(max_retries))}
+    wanted[_BACKOFF_ENV] = "1"
+    saved = {k: os.environ.get(k) for k in wanted}
+    for key, value in wanted.items():
+        if saved[key] is None:
+            os.environ[key] = value
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+
+
+@contextmanager
+def _guarded(timeout_s: int, max_retries: int) -> Iterator[None]:
+    """Quiet MLflow, limit its requests, and turn any failure into a TrackingError."""
+    try:
+        with request_limits(timeout_s, max_retries), _quiet_mlflow():
+            yield
+    except TrackingError:
+        raise
+    except Exception as err:  # MLflow, requests, SQLAlchemy and OS errors alike
+        reason = failure_reason(err)
+        raise TrackingError(reason, "tracking server" in reason) from err
+
+
+def failure_reason(err: BaseException) -> str:
+    """One short line for why a tracking call failed."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    host = re.search(r"host='([^']+)', port=(\d+)", text)
+    where = f" {host.group(1)}:{host.group(2)}" if host else ""
+    if re.search(r"refused|Failed to establish a new connection", text):
+        return f"cannot connect to the tracking server{where} (connection refused)"
+    if re.search(r"timed? ?out", text, re.IGNORECASE):
+        return f"the tracking server{where} did not answer in time"
+    if "Max retries exceeded" in text or "ConnectionError" in text:
+        return f"cannot reach the tracking server{where}"
+    return f"{type(err).__name__}: {text}"[:200]
+
+
+class TrackedRun:
+    """An MLflow run opened when the work starts and ended when it ends. Every call is
+    limited by the timeout and retries it was opened with and raises TrackingError on any
+    failure; once one call failed, the caller stops tracking (see runs.py)."""
+
+    def __init__(self, client: MlflowClient, run_id: str, timeout_s: int, max_retries: int):
+        self.client, self.run_id = client, run_id
+        self._limits = (timeout_s, max_retries)
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        tracking_uri: str,
+        experiment: str,
+        run_name: str,
+        tags: Mapping[str, object],
+        timeout_s: int = 5,
+        max_retries: int = 1,
+    ) -> TrackedRun:
+        with _guarded(timeout_s, max_retries):
+            client = _client(tracking_uri)
+            experiment_id = ensure_experiment(client, tracking_uri, experiment)
+            run = client.create_run(experiment_id, run_name=run_name, tags=run_tags(tags))
+        return cls(client, run.info.run_id, timeout_s, max_retries)
+
+    def log(
+        self,
+        params: Mapping[str, object] | None = None,
+        metrics: Mapping[str, object] | None = None,
+        tags: Mapping[str, object] | None = None,
+    ) -> None:
+        """Params (flattened), finite metrics and tags, in batches within MLflow's limits."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        now = _now_ms()
+        metric = [Metric(k, v, now, 0) for k, v in clean_metrics(metrics or {}).items()]
+        param = [Param(k, v) for k, v in flatten_params(params or {}).items()]
+        tag = [RunTag(clean_key(k), _text(v)[:MAX_TAG_VALUE]) for k, v in (tags or {}).items()]
+        rounds = max(-(-len(metric) // 900), -(-len(param) // 100), -(-len(tag) // 100), 1)
+        with _guarded(*self._limits):
+            for r in range(rounds):  # at most 100 params, 100 tags, 1000 entities a batch
+                self.client.log_batch(
+                    self.run_id,
+                    metrics=metric[r * 900 : (r + 1) * 900],
+                    params=param[r * 100 : (r + 1) * 100],
+                    tags=tag[r * 100 : (r + 1) * 100],
+                )
+
+    def log_files(self, paths: list[Path], folder: str | None = None) -> None:
+        with _guarded(*self._limits):
+            for path in paths:
+                self.client.log_artifact(self.run_id, str(path), folder)
+
+    def log_text(self, name: str, text: str, folder: str | None = None) -> None:
+        """A small file made from `text`, as an artifact named `name`."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.write_text(text, encoding="utf-8")
+            self.log_files([path], folder)
+
+    def log_model(self, model: object, config: Mapping[str, object]) -> None:
+        """The fitted demand model, pickled, with the config it was made from, under
+        `model/` (`load_model` reads them back)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            pkl, cfg = Path(tmp) / "model.pkl", Path(tmp) / "config.json"
+            pkl.write_bytes(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+            cfg.write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
+            self.log_files([pkl, cfg], MODEL_DIR)
+
+    def end(self, status: str = "FINISHED") -> None:
+        with _guarded(*self._limits):
+            self.client.set_terminated(self.run_id, status=status)
+
+    def abandon(self) -> None:
+        """Mark the run FAILED; never raises."""
+        with contextlib.suppress(TrackingError):
+            self.end("FAILED")
+
+
+def load_model(tracking_uri: str, run_id: str) -> tuple[Any, dict[str, object]]:
+    """The demand model a forecast run logged, and the config it was made from."""
+    with _quiet_mlflow(), tempfile.TemporaryDirectory() as tmp:
+        client = _client(tracking_uri)
+        local = Path(client.download_artifacts(run_id, MODEL_DIR, tmp))
+        model = pickle.loads((local / "model.pkl").read_bytes())
+        config = json.loads((local / "config.json").read_text(encoding="utf-8"))
+    return model, config
 
 
 @contextmanager
@@ -283,79 +450,6 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-# --- runs opened before their work, and found again (the model registry: tracking_registry) --
-
-PARENT_TAG = "mlflow.parentRunId"  # MLflow's own tag: the UI nests a child under its parent
-
-
-class RunHandle:
-    """An open run: log to it while the work goes on; `open_run` ends it."""
-
-    def __init__(self, client: MlflowClient, run_id: str, experiment_id: str) -> None:
-        self.client, self.run_id, self.experiment_id = client, run_id, experiment_id
-
-    def log_params(self, params: Mapping[str, object]) -> None:
-        _log_values(self.client, self.run_id, params, {})
-
-    def log_metrics(self, metrics: Mapping[str, object]) -> None:
-        _log_values(self.client, self.run_id, {}, metrics)
-
-    def set_tags(self, tags: Mapping[str, object]) -> None:
-        for key, value in tags.items():
-            self.client.set_tag(self.run_id, clean_key(key), _text(value)[:MAX_TAG_VALUE])
-
-    def log_file(self, path: Path, folder: str | None = None) -> None:
-        self.client.log_artifact(self.run_id, str(path), folder)
-
-    def log_folder(self, path: Path, folder: str | None = None) -> None:
-        self.client.log_artifacts(self.run_id, str(path), folder)
-
-    def log_table(self, frame: pd.DataFrame, name: str) -> None:
-        """`frame` as the Parquet artifact `name` (read back with `read_table`)."""
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / name
-            frame.to_parquet(path, index=False)
-            self.log_file(path)
-
-
-@contextmanager
-def open_run(
-    tracking_uri: str,
-    experiment: str,
-    run_name: str,
-    tags: Mapping[str, object] | None = None,
-    parent_run_id: str | None = None,
-    resume_run_id: str | None = None,
-) -> Iterator[RunHandle]:
-    """Open a run now, before its work, so that its start and end times are the work's; it
-    ends FINISHED, FAILED on an error or KILLED on Ctrl-C. `parent_run_id` nests it under a
-    parent run; `resume_run_id` reopens an earlier run instead of creating one."""
-    with _quiet_mlflow():
-        client = _client(tracking_uri)
-        if resume_run_id is not None:
-            run = client.get_run(resume_run_id)
-            client.update_run(resume_run_id, status="RUNNING")
-            run_id, experiment_id = resume_run_id, run.info.experiment_id
-        else:
-            experiment_id = ensure_experiment(client, tracking_uri, experiment)
-            given = dict(tags or {})
-            if parent_run_id is not None:
-                given[PARENT_TAG] = parent_run_id
-            run = client.create_run(experiment_id, run_name=run_name, tags=run_tags(given))
-            run_id = run.info.run_id
-    handle = RunHandle(client, run_id, str(experiment_id))
-    try:
-        with _quiet_mlflow():
-            yield handle
-    except KeyboardInterrupt:
-        client.set_terminated(run_id, status="KILLED")
-        raise
-    except BaseException:
-        client.set_terminated(run_id, status="FAILED")
-        raise
-    client.set_terminated(run_id, status="FINISHED")
-
-
 def find_runs(
     tracking_uri: str, tags: Mapping[str, str], experiments: list[str] | None = None
 ) -> pd.DataFrame:
@@ -389,31 +483,6 @@ def find_runs(
                     break
     frame = pd.DataFrame.from_records(records)
     return frame.reindex(columns=_RUN_COLUMNS + sorted(set(frame.columns) - set(_RUN_COLUMNS)))
-
-
-def get_run(tracking_uri: str, run_id: str) -> dict[str, object]:
-    """One run's record (as a row of `search_runs`); a KeyError naming it when unknown."""
-    from mlflow.exceptions import MlflowException
-
-    with _quiet_mlflow():
-        try:
-            run = _client(tracking_uri).get_run(run_id)
-        except MlflowException as err:
-            raise KeyError(f"no run {run_id!r} in {tracking_uri}") from err
-        return _run_record(run)
-
-
-def download_artifact(tracking_uri: str, run_id: str, path: str, dst_dir: Path) -> Path:
-    """Copy a run's artifact (file or folder) into `dst_dir`; its local path."""
-    Path(dst_dir).mkdir(parents=True, exist_ok=True)
-    with _quiet_mlflow():
-        return Path(_client(tracking_uri).download_artifacts(run_id, path, str(dst_dir)))
-
-
-def read_table(tracking_uri: str, run_id: str, name: str) -> pd.DataFrame:
-    """A Parquet artifact logged with `RunHandle.log_table`."""
-    with tempfile.TemporaryDirectory() as tmp:
-        return pd.read_parquet(download_artifact(tracking_uri, run_id, name, Path(tmp)))
 
 
 def _quote(value: str) -> str:

@@ -17,9 +17,9 @@ from .tracking import (
     _text,
     clean_key,
     find_runs,
-    open_run,
     sqlite_path,
 )
+from .tracking_runs import open_run
 
 HISTORY_SUFFIX = " alias history"  # experiment holding one run per move of a model's aliases
 

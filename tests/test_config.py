@@ -35,7 +35,7 @@ def test_bad_settings_are_refused_when_the_config_loads():
         load_config(None, {"model": {"round_shares": [0.5, 1.5]}})
     with pytest.raises(ValueError, match="unknown transform"):
         load_config(None, {"model": {"offset": ["exp:x"]}})
-    with pytest.raises(ValueError, match="extra"):
+    with pytest.raises(ValueError, match="unknown key"):
         load_config(None, {"model": {"n_estimatorz": 3}})
 
 

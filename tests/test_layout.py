@@ -17,6 +17,8 @@ PACKAGE = ROOT / "demandmatch"
 LAYERS = {
     "demandmatch.data": 0,
     "demandmatch.timing": 0,
+    "demandmatch.errors": -1,
+    "demandmatch.staging": -0.5,
     "demandmatch.features": 1,
     "demandmatch.simulate": 1,
     "demandmatch.forecast.distributions": 2.0,
@@ -30,18 +32,25 @@ LAYERS = {
     "demandmatch.forecast": 2.4,
     "demandmatch.config": 3,
     "demandmatch.forecast.stages": 4,
+    "demandmatch.censoring": 4.5,
     "demandmatch.optimise": 5,
     "demandmatch.evaluation": 6,
     "demandmatch.compliance": 6.5,  # risk signals on a plan, read by the report
     "demandmatch.report": 7,
     "demandmatch.tracking": 7,
+    "demandmatch.tracking_runs": 7.05,  # runs opened by the experiments and found again
     "demandmatch.tracking_registry": 7.1,  # the model registry, over the runs it registers
     "demandmatch.catalog": 1,  # merchants' catalog files, checked against the data contract
+    "demandmatch.sheets": 1.5,  # a data table's .xlsx, read by the catalog's reader
     "demandmatch.store": 7.5,  # the versioned catalog store, over the catalog engine
     "demandmatch.api": 8.5,  # the catalog service, over the store
+    "demandmatch.preflight": 7.9,
+    "demandmatch.records": 7.95,
     "demandmatch.runs": 8,
     "demandmatch.config_docs": 8,
     "demandmatch.experiments": 8.7,  # experiments: files, runs, comparisons, over runs/evaluation
+    "demandmatch.cli_errors": 8.8,
+    "demandmatch.progress": 8.8,
     "demandmatch.cli": 9,
     "demandmatch": 10,
 }

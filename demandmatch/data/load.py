@@ -7,62 +7,99 @@ the rules across tables follow (see `validate`). Nothing is written by loading.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import re
 import zoneinfo
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .parse import typed_frame
+from .plausible import DataWarning, Limits
 from .schema import TABLES, TableSpec
 from .tables import ContractError, Tables
 from .validate import check_references
 
-_FORMATS = (".csv", ".parquet")
+# the file types a table may come in; a table file of another type is reported, not read
+READABLE = (".csv", ".tsv", ".parquet", ".xlsx")
+_READABLE_TEXT = ".csv, .tsv, .parquet or .xlsx"
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
-_EXCEL = {".xlsx": "openpyxl", ".xlsm": "openpyxl", ".xls": "xlrd"}
+DEFAULT_LIMITS = Limits()
+
+# reads the first sheet of an .xlsx file as a headerless grid of text cells (header first),
+# raising ContractError for a file it cannot read
+SheetReader = Callable[[Path, str], pd.DataFrame]
 
 
-def load_tables(data_dir: Path | str, timezone: str = "Asia/Shanghai") -> Tables:
+def load_tables(
+    data_dir: Path | str,
+    timezone: str = "Asia/Shanghai",
+    limits: Limits | None = DEFAULT_LIMITS,
+    read_sheet: SheetReader | None = None,
+) -> Tables:
     """Load and validate every table of a data directory, then the rules across tables.
 
-    Required tables must be present as `<table>.csv` or `<table>.parquet`; absent optional
-    tables become empty frames with the contract's columns. Other files are ignored.
+    Required tables must be present as `<table>.csv`, `.tsv`, `.parquet` or `.xlsx` (the first
+    sheet); absent optional tables become empty frames with the contract's columns. Other files
+    are ignored; a table file of a type the loader does not read is reported. Cells beyond
+    `limits` are errors (None: no plausibility bounds). An .xlsx table is read by `read_sheet`
+    (demandmatch.sheets.read_sheet, the catalog import's safe reader, which the runs pass);
+    without one it is an error that says so. What the load could go on with but a person should
+    know (a column named in another case, a semicolon-separated file, a file not read) is in the
+    returned tables' `warnings`.
     """
-    files = _table_files(_directory(data_dir))
+    notes: list[DataWarning] = []
+    files, unread = _table_files(_directory(data_dir), notes)
     for name, spec in TABLES.items():
         if spec.required and name not in files:
+            found = (
+                f"; found {', '.join(unread[name])}, which is not read" if unread.get(name) else ""
+            )
             raise ContractError(
                 name,
                 f"required table is missing: expected {name}.csv or {name}.parquet "
-                "in the data directory",
+                f"(or .tsv, .xlsx) in the data directory{found}",
             )
     frames = {
-        name: load_table(files[name], name, timezone) if name in files else _empty(name)
+        name: load_table(files[name], name, timezone, limits, notes, read_sheet)
+        if name in files
+        else _empty(name)
         for name in TABLES
     }
-    tables = Tables(**frames)
+    tables = Tables(**frames, warnings=tuple(notes))
     # each file's keys were checked as it loaded
     check_references(tables, {name: path.name for name, path in files.items()}, keys=False)
     return tables
 
 
-def load_table(path: Path | str, table: str, timezone: str = "Asia/Shanghai") -> pd.DataFrame:
-    """Read one file (CSV, Parquet, or Excel when its reader is installed) as a typed table.
+def load_table(
+    path: Path | str,
+    table: str,
+    timezone: str = "Asia/Shanghai",
+    limits: Limits | None = DEFAULT_LIMITS,
+    warnings: list[DataWarning] | None = None,
+    read_sheet: SheetReader | None = None,
+) -> pd.DataFrame:
+    """Read one file (CSV, TSV, Parquet, or XLSX through `read_sheet`) as a typed table.
 
     Contract columns come first in the contract's order, with the dtypes documented on
-    `Tables`; extra columns follow as read and are otherwise ignored. Naive timestamps are
-    local time in `timezone`; all timestamps are returned in UTC.
+    `Tables`; extra columns follow as read and are otherwise ignored. A column whose name
+    differs from the contract's only in case or spaces is read as the contract's column, and a
+    CSV separated by semicolons, tabs or pipes is read as such, each with a note appended to
+    `warnings`. Naive timestamps are local time in `timezone`; all timestamps are returned in
+    UTC.
     """
     spec = _spec(table)
     _check_timezone(timezone)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{table}: file not found: {path}")
-    raw = _read_raw(path, table)
-    frame = typed_frame(raw, spec, path.name, timezone)
+    notes = [] if warnings is None else warnings
+    raw = _read_raw(path, table, notes, read_sheet)
+    raw.columns = _contract_names([str(c) for c in raw.columns], spec, path.name, notes)
+    frame = typed_frame(raw, spec, path.name, timezone, limits)
     if spec.required and frame.empty:
         raise ContractError(table, "has a header but no data rows", file=path.name)
     return frame
@@ -71,8 +108,8 @@ def load_table(path: Path | str, table: str, timezone: str = "Asia/Shanghai") ->
 def data_hash(data_dir: Path | str) -> str:
     """SHA-256 over the contract files of a directory: sorted names, then sizes and bytes.
 
-    Only `<table>.csv` / `<table>.parquet` files count, so unrelated files in the directory
-    do not change the hash of the input a run saw.
+    Only table files of a readable type count, so unrelated files in the directory do not
+    change the hash of the input a run saw.
     """
     directory = _directory(data_dir)
     digest = hashlib.sha256()
@@ -109,24 +146,61 @@ def _directory(data_dir: Path | str) -> Path:
     return directory
 
 
+def _table_of(path: Path) -> str | None:
+    """The table a file is named after (case aside), or None."""
+    stem = path.name.rsplit(".", 1)[0] if "." in path.name else path.name
+    return stem if stem in TABLES else (stem.lower() if stem.lower() in TABLES else None)
+
+
 def _contract_paths(directory: Path) -> list[Path]:
-    names = {f"{table}{suffix}" for table in TABLES for suffix in _FORMATS}
-    return [p for p in directory.iterdir() if p.name in names and p.is_file()]
+    return [
+        p
+        for p in directory.iterdir()
+        if _table_of(p) and p.suffix.lower() in READABLE and p.is_file()
+    ]
 
 
-def _table_files(directory: Path) -> dict[str, Path]:
-    """Map each table present to its file; a table given both as CSV and Parquet is an error."""
+def _table_files(
+    directory: Path, notes: list[DataWarning]
+) -> tuple[dict[str, Path], dict[str, list[str]]]:
+    """Each table present and its file; and, per table, the files named after it that are of
+    a type the loader does not read. Two readable files for one table are an error."""
     files: dict[str, Path] = {}
-    for path in sorted(_contract_paths(directory)):
-        table = path.name.rsplit(".", 1)[0]
+    unread: dict[str, list[str]] = {}
+    for path in sorted(directory.iterdir()):
+        table = _table_of(path)
+        if table is None or not path.is_file():
+            continue
+        if path.suffix.lower() not in READABLE:
+            unread.setdefault(table, []).append(path.name)
+            continue
         if table in files:
             raise ContractError(
                 table,
-                f"both {table}.csv and {table}.parquet are present; keep only one",
+                f"both {files[table].name} and {path.name} are present; keep only one",
                 file=path.name,
             )
         files[table] = path
-    return files
+        if not path.name.startswith(f"{table}."):
+            notes.append(
+                DataWarning("file_renamed", f"{path.name} read as the {table} table", path.name)
+            )
+    for table, names in unread.items():
+        for name in names:
+            if table in files:
+                what = f"{files[table].name} is read instead"
+            elif TABLES[table].required:
+                continue  # the missing-table error names it
+            else:
+                what = f"the optional {table} table is taken as absent"
+            notes.append(
+                DataWarning(
+                    "file_not_read",
+                    f"{name} is not read (the loader reads {_READABLE_TEXT}); {what}",
+                    name,
+                )
+            )
+    return files, unread
 
 
 def _empty(table: str) -> pd.DataFrame:
@@ -149,26 +223,54 @@ def _check_timezone(timezone: str) -> None:
         raise ValueError(f"unknown timezone {timezone!r}") from err
 
 
-def _read_raw(path: Path, table: str) -> pd.DataFrame:
-    """The file's cells with a clean header: text for CSV and Excel, native for Parquet."""
+def _read_raw(
+    path: Path, table: str, notes: list[DataWarning], read_sheet: SheetReader | None
+) -> pd.DataFrame:
+    """The file's cells with a clean header: text for CSV and XLSX, native for Parquet."""
     file = path.name
     if path.stat().st_size == 0:
         raise ContractError(table, "file is empty (0 bytes); expected a header row", file=file)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _from_grid(_read_csv_grid(path, table), table, file)
+    if suffix in (".csv", ".tsv"):
+        return _from_grid(_read_csv_grid(path, table, notes), table, file)
     if suffix == ".parquet":
         return _read_parquet(path, table)
-    if suffix in _EXCEL:
-        return _from_grid(_read_excel_grid(path, table, _EXCEL[suffix]), table, file)
-    raise ContractError(table, "unsupported file type; use .csv, .parquet or .xlsx", file=file)
+    if suffix == ".xlsx":
+        if read_sheet is None:
+            raise ContractError(
+                table, "an .xlsx table needs a sheet reader (demandmatch.sheets)", file=file
+            )
+        return _from_grid(read_sheet(path, table), table, file)
+    raise ContractError(table, f"unsupported file type; use {_READABLE_TEXT}", file=file)
 
 
-def _read_csv_grid(path: Path, table: str) -> pd.DataFrame:
+def _delimiter(path: Path, table: str, notes: list[DataWarning]) -> str:
+    """The header line's separator: a tab for .tsv, else the most frequent of comma,
+    semicolon, tab and pipe (a comma when none), noted when it is not a comma."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    with path.open("rb") as handle:
+        first = handle.readline(1 << 16).decode("utf-8-sig", errors="replace")
+    counts = {d: first.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    if best == "," or counts[best] <= counts[","]:
+        return ","
+    notes.append(
+        DataWarning(
+            "delimiter",
+            f"{path.name} is {_DELIMITERS[best]}-separated, not comma-separated; read it as such",
+            path.name,
+        )
+    )
+    return best
+
+
+def _read_csv_grid(path: Path, table: str, notes: list[DataWarning]) -> pd.DataFrame:
     file = path.name
     try:
         return pd.read_csv(
             path,
+            sep=_delimiter(path, table, notes),
             header=None,
             dtype=str,
             na_filter=False,
@@ -194,23 +296,6 @@ def _read_csv_grid(path: Path, table: str) -> pd.DataFrame:
             row=line - 1,
             file=file,
         ) from err
-
-
-def _read_excel_grid(path: Path, table: str, engine: str) -> pd.DataFrame:
-    if importlib.util.find_spec(engine) is None:
-        raise ContractError(
-            table,
-            f"reading {path.suffix} files needs the optional package {engine} "
-            f"(pip install {engine}); or save the sheet as CSV",
-            file=path.name,
-        )
-    try:
-        grid = pd.read_excel(path, header=None, dtype=str, na_filter=False, engine=engine)
-    except Exception as err:  # the readers raise many types for a corrupt workbook
-        raise ContractError(table, f"not a readable workbook: {err}", file=path.name) from err
-    if grid.shape[1] == 0:
-        raise ContractError(table, "sheet is empty; expected a header row", file=path.name)
-    return grid
 
 
 def _read_parquet(path: Path, table: str) -> pd.DataFrame:
@@ -250,6 +335,31 @@ def _check_header(names: list[str], table: str, file: str) -> None:
         if name in seen:
             raise ContractError(table, "appears twice in the header", column=name, file=file)
         seen.add(name)
+
+
+def _loose(name: str) -> str:
+    return re.sub(r"[\s_]+", "_", name.strip().lower()).strip("_")
+
+
+def _contract_names(
+    names: list[str], spec: TableSpec, file: str, notes: list[DataWarning]
+) -> list[str]:
+    """The header with each column that differs from a contract column only in case or
+    spaces (`Salvage_Value`, `salvage value`) renamed to it, with a note; a near name beside
+    the exact one is left as an extra column, also noted."""
+    contract = {_loose(c): c for c in spec.column_names}
+    out = list(names)
+    for i, name in enumerate(names):
+        target = contract.get(_loose(name))
+        if target is None or name == target:
+            continue
+        if target in out:
+            what = f"ignored: '{target}' is also there and is read"
+        else:
+            out[i] = target
+            what = f"read as '{target}' (the contract's name differs only in case or spaces)"
+        notes.append(DataWarning("column_renamed", f"{file}: column '{name}' {what}", file, target))
+    return out
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ what was found.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .plausible import Limits
 from .schema import Column, TableSpec
 from .tables import ContractError
 from .validate import Issue, key_issues, raise_first
@@ -33,14 +35,20 @@ _INT_LIMIT = 2.0**63
 _SHOW = 40  # longest found value quoted in a message
 
 
-def typed_frame(raw: pd.DataFrame, spec: TableSpec, file: str, timezone: str) -> pd.DataFrame:
-    """Check every cell, then the keys, and return the typed frame."""
+def typed_frame(
+    raw: pd.DataFrame, spec: TableSpec, file: str, timezone: str, limits: Limits | None = None
+) -> pd.DataFrame:
+    """Check every cell (against `limits` too, when given), then the keys, and return the typed
+    frame."""
     for col in spec.columns:
         if col.required and col.name not in raw.columns:
             header = ", ".join(map(str, raw.columns[:20]))
+            hint = ""
+            if len(raw.columns) == 1 and len(spec.columns) > 1:
+                hint = "; the header is one column: is the file separated by commas?"
             raise ContractError(
                 spec.name,
-                f"required column is missing (header: {header})",
+                f"required column is missing (header: {header}){hint}",
                 column=col.name,
                 file=file,
             )
@@ -53,7 +61,8 @@ def typed_frame(raw: pd.DataFrame, spec: TableSpec, file: str, timezone: str) ->
             source = raw[col.name].reset_index(drop=True)
         else:
             source = pd.Series([""] * len(raw), dtype=object)
-        values[col.name], found = parse_column(col, source, timezone)
+        bounds = _Bounds.of(limits, spec.name, col.name)
+        values[col.name], found = parse_column(col, source, timezone, bounds)
         issues.extend(found)
     raise_first(issues, spec.name, file)
     frame = pd.DataFrame({c.name: values[c.name] for c in spec.columns})
@@ -64,10 +73,37 @@ def typed_frame(raw: pd.DataFrame, spec: TableSpec, file: str, timezone: str) ->
     return frame
 
 
-def parse_column(col: Column, source: pd.Series, timezone: str) -> tuple[pd.Series, list[Issue]]:
+@dataclass(frozen=True)
+class _Bounds:
+    """A column's plausible range: an upper bound on a number and the config key that sets it,
+    or the span of a timestamp."""
+
+    upper: float | None = None
+    key: str = ""
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    span_text: str = ""
+
+    @classmethod
+    def of(cls, limits: Limits | None, table: str, column: str) -> _Bounds:
+        if limits is None:
+            return cls()
+        upper = limits.upper(table, column)
+        span = (limits.earliest, limits.latest)
+        if upper is None:
+            return cls(span=span, span_text=limits.span())
+        return cls(upper[0], upper[1], span, limits.span())
+
+
+_NONE = _Bounds()
+
+
+def parse_column(
+    col: Column, source: pd.Series, timezone: str, bounds: _Bounds = _NONE
+) -> tuple[pd.Series, list[Issue]]:
     """Typed values of one column and the issues found in it (blank, type, bounds)."""
     if col.kind == "timestamp" and pd.api.types.is_datetime64_any_dtype(source):
-        return _native_timestamps(col, source, timezone)
+        values, found = _native_timestamps(col, source, timezone)
+        return values, found + _span_issues(col, values, bounds, lambda i: str(values.iloc[i]))
     text = _Text.of(source)
     issues = []
     if col.required:
@@ -77,9 +113,14 @@ def parse_column(col: Column, source: pd.Series, timezone: str) -> tuple[pd.Seri
         "number": _numbers,
         "integer": _numbers,
         "boolean": _booleans,
-        "timestamp": lambda c, t: _timestamps(c, t, timezone),
+        "timestamp": lambda c, t: _timestamps(c, t, timezone, bounds),
     }[col.kind]
     values, found = parse(col, text)
+    if col.kind in ("number", "integer") and bounds.upper is not None:
+        upper, key = bounds.upper, bounds.key
+        above = np.asarray(values.to_numpy(dtype=float) > upper) & ~text.blank
+        message = f"must be <= {upper:g} (config {key}), found "
+        found.append(Issue(col.name, above, lambda i: message + text.at(i)))
     return values, issues + found
 
 
@@ -163,8 +204,11 @@ def _booleans(col: Column, text: _Text) -> tuple[pd.Series, list[Issue]]:
     return pd.Series(values, dtype=bool), [issue]
 
 
-def _timestamps(col: Column, text: _Text, timezone: str) -> tuple[pd.Series, list[Issue]]:
-    """ISO 8601 text to UTC: an offset is honoured, a naive time is local to `timezone`."""
+def _timestamps(
+    col: Column, text: _Text, timezone: str, bounds: _Bounds = _NONE
+) -> tuple[pd.Series, list[Issue]]:
+    """ISO 8601 text to UTC: an offset is honoured, a naive time is local to `timezone`; a
+    date out of the plausible span is an error (also one too far out for pandas to hold)."""
     cells = text.strings()
     cells[text.blank] = None
     parsed = pd.Series(pd.to_datetime(cells, format="ISO8601", utc=True, errors="coerce"))
@@ -172,12 +216,26 @@ def _timestamps(col: Column, text: _Text, timezone: str) -> tuple[pd.Series, lis
     if naive.any():
         parsed = parsed.astype("datetime64[ns, UTC]")
         parsed[naive] = _localize(parsed[naive].dt.tz_localize(None), timezone)
-    issue = Issue(
-        col.name,
-        ~text.blank & parsed.isna().to_numpy(),
-        lambda i: f"must be an ISO 8601 timestamp, found '{text.at(i)}'",
-    )
-    return parsed.astype("datetime64[ns, UTC]"), [issue]
+
+    def unparsed(i: int) -> str:
+        year = re.match(r"[+-]?(\d{4,})-\d{1,2}", text.at(i))
+        if year and bounds.span is not None:
+            lo, hi = bounds.span
+            if not lo.year <= int(year.group(1)) <= hi.year:
+                return f"must be between {bounds.span_text}, found '{text.at(i)}'"
+        return f"must be an ISO 8601 timestamp, found '{text.at(i)}'"
+
+    issue = Issue(col.name, ~text.blank & parsed.isna().to_numpy(), unparsed)
+    values = parsed.astype("datetime64[ns, UTC]")
+    return values, [issue, *_span_issues(col, values, bounds, lambda i: f"'{text.at(i)}'")]
+
+
+def _span_issues(col: Column, values: pd.Series, bounds: _Bounds, shown) -> list[Issue]:
+    if bounds.span is None:
+        return []
+    lo, hi = bounds.span
+    out = (values.notna() & ((values < lo) | (values >= hi))).to_numpy()
+    return [Issue(col.name, out, lambda i: f"must be between {bounds.span_text}, found {shown(i)}")]
 
 
 def _native_timestamps(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
+
+from .plausible import DataWarning
 
 
 class ContractError(ValueError):
@@ -38,7 +40,8 @@ class Tables:
     Timestamps are tz-aware UTC. Required integer columns are int64; integer columns that may
     be blank (outcomes, viewers, shelf life, cumulative counts other than views) are float64
     with NaN for blank. Booleans are bool; optional defaults are filled. Optional tables that
-    are absent are empty frames with the contract's columns.
+    are absent are empty frames with the contract's columns. `warnings` holds what the load
+    noted but could go on with (see `DataWarning`).
     """
 
     merchants: pd.DataFrame
@@ -47,6 +50,7 @@ class Tables:
     streams: pd.DataFrame
     stream_items: pd.DataFrame
     video_traffic: pd.DataFrame
+    warnings: tuple[DataWarning, ...] = field(default=(), compare=False)
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {

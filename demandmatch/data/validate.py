@@ -82,11 +82,13 @@ def _value(value: object) -> str:
 
 
 def check_references(tables: Tables, files: Mapping[str, str], keys: bool = True) -> None:
-    """Raise the first broken cross-table rule; tables in order streams, lineups, videos."""
+    """Raise the first broken cross-table rule; tables in order catalog, streams, lineups,
+    videos."""
     if keys:
         for name, frame in tables.as_dict().items():
             raise_first(key_issues(frame, TABLES[name]), name, files.get(name))
     catalog = _Catalog.of(tables)
+    raise_first(_catalog_issues(tables), "catalog", files.get("catalog"))
     raise_first(_stream_issues(tables), "streams", files.get("streams"))
     raise_first(_item_issues(tables, catalog), "stream_items", files.get("stream_items"))
     raise_first(_video_issues(tables, catalog), "video_traffic", files.get("video_traffic"))
@@ -124,6 +126,28 @@ def _missing(column: str, values: pd.Series, known: pd.Series, where: str) -> Is
     """Rows whose non-blank `values` are not among `known`."""
     mask = (values.notna() & ~values.isin(known)).to_numpy()
     return Issue(column, mask, lambda i: f"{_value(values.iloc[i])} is not in {where}")
+
+
+def _catalog_issues(tables: Tables) -> list[Issue]:
+    """A catalog merchant must be in merchants (when that table is given: its budget and space
+    bind the merchant's orders); an unsold unit is worth at most its list price."""
+    cat = tables.catalog.reset_index(drop=True)
+    issues = []
+    if not tables.merchants.empty:
+        issues.append(
+            _missing(
+                "merchant_id", cat["merchant_id"], tables.merchants["merchant_id"], "merchants"
+            )
+        )
+    salvage, price = cat["salvage_value"].to_numpy(), cat["list_price"].to_numpy()
+    issues.append(
+        Issue(
+            "salvage_value",
+            salvage > price,
+            lambda i: f"must be <= list_price ({price[i]:.15g}), found {salvage[i]:.15g}",
+        )
+    )
+    return issues
 
 
 def _stream_issues(tables: Tables) -> list[Issue]:

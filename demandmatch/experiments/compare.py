@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 import demandmatch.tracking as tracking
+import demandmatch.tracking_runs as tracking_runs
 
 from .engine import QUANTILE_COLUMNS, QUANTILE_LEVELS, coverage_negbin
 from .paired import METRICS, Metric, bootstrap_weights, compare_metric, per_group
@@ -89,7 +90,7 @@ def resolve_sides(uri: str, items: list[str], experiment: str | None = None) -> 
 def _resolve(uri: str, item: str, experiment: str | None) -> list[Side]:
     if RUN_ID.match(item):
         try:
-            run = tracking.get_run(uri, item)
+            run = tracking_runs.get_run(uri, item)
         except KeyError as err:
             raise ValueError(str(err)) from err
         exp_name = str(run.get("tags.experiment", run["experiment_id"]))
@@ -117,7 +118,9 @@ def _resolve(uri: str, item: str, experiment: str | None) -> list[Side]:
 
 
 def _children(uri: str, exp_name: str, parent: str) -> pd.DataFrame:
-    runs = tracking.find_runs(uri, {"kind": KIND_CHILD, tracking.PARENT_TAG: parent}, [exp_name])
+    runs = tracking.find_runs(
+        uri, {"kind": KIND_CHILD, tracking_runs.PARENT_TAG: parent}, [exp_name]
+    )
     return runs[runs["status"] == "FINISHED"]
 
 
@@ -143,9 +146,9 @@ def load_side(uri: str, side: Side) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows, plans) of every run of the side."""
     rows, plans = [], []
     for run_id, basis in zip(side.run_ids, side.runs["tags.decision_basis"], strict=True):
-        rows.append(tracking.read_table(uri, run_id, "rows.parquet"))
+        rows.append(tracking_runs.read_table(uri, run_id, "rows.parquet"))
         if basis in ("truth", "realised"):  # daily data has no plan: forecast metrics only
-            plans.append(tracking.read_table(uri, run_id, "plans.parquet"))
+            plans.append(tracking_runs.read_table(uri, run_id, "plans.parquet"))
     return pd.concat(rows, ignore_index=True), (
         pd.concat(plans, ignore_index=True) if plans else pd.DataFrame()
     )

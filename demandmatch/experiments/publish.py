@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import demandmatch.tracking as tracking
+import demandmatch.tracking_runs as tracking_runs
 
 from .compare import Comparison
 from .report import render_html
@@ -40,7 +40,7 @@ def log_comparison(uri: str, comp: Comparison, report: Path) -> str:
     parents = {
         str(p)
         for s in [comp.baseline, *comp.challengers]
-        for p in s.runs[f"tags.{tracking.PARENT_TAG}"]
+        for p in s.runs[f"tags.{tracking_runs.PARENT_TAG}"]
     }
     parent = parents.pop() if len(parents) == 1 else None
     labels = [comp.baseline.label, *[s.label for s in comp.challengers]]
@@ -51,7 +51,7 @@ def log_comparison(uri: str, comp: Comparison, report: Path) -> str:
         "runs": " ".join(r for s in [comp.baseline, *comp.challengers] for r in s.run_ids),
     }
     name = "compare " + " vs ".join(labels)
-    with tracking.open_run(uri, comp.baseline.experiment, name, tags, parent) as run:
+    with tracking_runs.open_run(uri, comp.baseline.experiment, name, tags, parent) as run:
         run.log_file(report)
         run.log_table(comp.results, "comparison.parquet")
         if len(comp.breakdowns):

@@ -19,6 +19,7 @@ import yaml
 
 import demandmatch.tracking as tracking
 import demandmatch.tracking_registry as tracking_registry
+import demandmatch.tracking_runs as tracking_runs
 
 from .compare import PLAN_KEYS, ROW_KEYS, Side, compare_pair, load_side, pair_tables
 from .engine import Config
@@ -78,13 +79,15 @@ def gate_check(results: pd.DataFrame, gate: Gate) -> GateResult:
 def gate_for_run(uri: str, run: dict[str, object]) -> tuple[GateResult | None, str, str]:
     """(gate result or None when the run is the baseline itself, baseline, challenger) of a
     child run: its variant against the gate's baseline in the same parent run."""
-    parent = str(run[f"tags.{tracking.PARENT_TAG}"])
+    parent = str(run[f"tags.{tracking_runs.PARENT_TAG}"])
     experiment = str(run["tags.experiment"])
     with tempfile.TemporaryDirectory() as tmp:
-        path = tracking.download_artifact(uri, parent, "experiment.yaml", Path(tmp))
+        path = tracking_runs.download_artifact(uri, parent, "experiment.yaml", Path(tmp))
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     gate = Gate.model_validate(raw.get("gate") or {})
-    runs = tracking.find_runs(uri, {"kind": KIND_CHILD, tracking.PARENT_TAG: parent}, [experiment])
+    runs = tracking.find_runs(
+        uri, {"kind": KIND_CHILD, tracking_runs.PARENT_TAG: parent}, [experiment]
+    )
     runs = runs[runs["status"] == "FINISHED"].sort_values("start_time")
     variants = list(dict.fromkeys(runs["tags.variant"]))
     baseline = gate.baseline or variants[0]
@@ -113,7 +116,7 @@ def promote(
     """Register the child run's model folder as a new version and point `alias` at it, if the
     gate passes or `force` is given with a reason. Returns the move's record."""
     try:
-        run = tracking.get_run(uri, run_id)
+        run = tracking_runs.get_run(uri, run_id)
     except KeyError as err:
         raise ValueError(str(err)) from err
     if run.get("tags.kind") != KIND_CHILD or run.get("status") != "FINISHED":

@@ -28,6 +28,7 @@ import pandas as pd
 import yaml
 
 import demandmatch.tracking as tracking
+import demandmatch.tracking_runs as tracking_runs
 
 from .datasets import LoadedData, backtest_child, load_dataset
 from .scores import add_row_scores, decision_metrics, forecast_metrics
@@ -122,7 +123,7 @@ def run_experiment(
     git = git_state(project_dir)
     tags = {"kind": KIND_PARENT, "experiment": name, "spec_hash": exp.spec_hash, **git}
     tags["question"] = exp.spec.question
-    with tracking.open_run(tracking_uri, name, name, tags, resume_run_id=resume) as parent:
+    with tracking_runs.open_run(tracking_uri, name, name, tags, resume_run_id=resume) as parent:
         result = RunResult(parent.run_id)
         if resume is None:
             _log_parent(parent, exp)
@@ -158,7 +159,7 @@ def _finished_children(tracking_uri: str, experiment: str, parent: str | None) -
     if parent is None:
         return {}
     runs = tracking.find_runs(
-        tracking_uri, {"kind": KIND_CHILD, tracking.PARENT_TAG: parent}, [experiment]
+        tracking_uri, {"kind": KIND_CHILD, tracking_runs.PARENT_TAG: parent}, [experiment]
     )
     runs = runs[runs["status"] == "FINISHED"]
     if runs.empty:
@@ -166,7 +167,7 @@ def _finished_children(tracking_uri: str, experiment: str, parent: str | None) -
     return dict(zip(runs["tags.child_key"], runs["run_id"], strict=True))
 
 
-def _log_parent(parent: tracking.RunHandle, exp: Experiment) -> None:
+def _log_parent(parent: tracking_runs.RunHandle, exp: Experiment) -> None:
     spec = exp.spec
     parent.log_params(
         {
@@ -206,7 +207,7 @@ def _run_child(
         **git,
     }
     t0 = pd.Timestamp.now(tz="UTC")
-    with tracking.open_run(tracking_uri, exp.spec.name, child.name, tags, parent_id) as run:
+    with tracking_runs.open_run(tracking_uri, exp.spec.name, child.name, tags, parent_id) as run:
         run.log_params(
             {
                 "config": child.config.model_dump(mode="json"),
@@ -243,7 +244,7 @@ def _run_child(
     return ChildResult(child.name, run.run_id, "done", seconds)
 
 
-def _log_model(run: tracking.RunHandle, child: Child, model: object, dataset: str) -> None:
+def _log_model(run: tracking_runs.RunHandle, child: Child, model: object, dataset: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "model"
         folder.mkdir()

@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .engine import DEFAULT_SCENARIO, Config, load_config, resolve_scenario
+from .engine import DEFAULT_SCENARIO, Config, resolve_scenario
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 LEAD = re.compile(r"^(origin|\d+(\.\d+)?h)$")
@@ -285,7 +285,7 @@ def _variants(spec: ExperimentSpec, path: Path, base: dict[str, Any]) -> list[Va
         for key, value in s.items():
             nested = _merge(nested, _nest(key.split("."), value))
         try:
-            config = load_config(None, nested)
+            config = Config.model_validate(nested)
         except ValidationError as err:
             raise SpecError(_explain(path, err, f"variant {name}: ")) from err
         out.append(Variant(name, s, config))

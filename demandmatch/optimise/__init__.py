@@ -21,7 +21,7 @@ bound for benchmarks). Only this package imports ortools.
 """
 
 from demandmatch.optimise.lp import LpBound, lp_bound
-from demandmatch.optimise.mip import interpret_status
+from demandmatch.optimise.mip import interpret_status, solver_problem
 from demandmatch.optimise.outcomes import expected_outcomes
 from demandmatch.optimise.plan import plan_orders
 from demandmatch.optimise.types import (
@@ -43,4 +43,5 @@ __all__ = [
     "interpret_status",
     "lp_bound",
     "plan_orders",
+    "solver_problem",
 ]

@@ -20,6 +20,19 @@ from ortools.linear_solver import pywraplp
 from demandmatch.optimise.menu import Choice, Limits
 from demandmatch.optimise.types import OptimiserError, OptimiserSettings
 
+# MIP solvers OR-Tools may carry (the commercial ones only when installed and licensed)
+MIP_SOLVERS = ("SCIP", "CBC", "SAT", "GUROBI", "CPLEX", "XPRESS")
+
+
+def solver_problem(name: str) -> str | None:
+    """None when `name` is a MIP solver this OR-Tools install offers, else why not, naming
+    the ones it does offer (probing only the usual open-source ones, which are silent)."""
+    solver = pywraplp.Solver.CreateSolver(name) if name.upper() in MIP_SOLVERS else None
+    if solver is not None and solver.IsMip():
+        return None
+    offered = [s for s in ("SCIP", "CBC", "SAT") if pywraplp.Solver.CreateSolver(s) is not None]
+    return f"{name!r} is not a MIP solver this OR-Tools install offers; choose from {offered}"
+
 
 def _offsets(window: int, growth: float, span: int) -> np.ndarray:
     out, x = list(range(window + 1)), float(max(window, 1))

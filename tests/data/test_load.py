@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import string
 import tempfile
@@ -24,6 +23,7 @@ from demandmatch.data import (
 )
 from demandmatch.data.schema import TABLES
 from demandmatch.data.tables import ContractError, Tables
+from demandmatch.sheets import read_sheet
 
 FILES = {
     "catalog": """\
@@ -265,8 +265,15 @@ def test_data_hash_covers_contract_files_only(data_dir: Path) -> None:
 
 def test_other_files_are_ignored(data_dir: Path) -> None:
     (data_dir / "notes.csv").write_text('garbage,,\n"')
+    (data_dir / "catalog.csv.bak").write_bytes(b"not a table")
+    tables = load_tables(data_dir)
+    assert len(tables.catalog) == 2 and tables.warnings == ()
+
+
+def test_two_readable_files_for_one_table(data_dir: Path) -> None:
     (data_dir / "catalog.xlsx").write_bytes(b"not a workbook")
-    assert len(load_tables(data_dir).catalog) == 2
+    err = contract_error(data_dir)
+    assert "both catalog.csv and catalog.xlsx are present" in str(err)
 
 
 # --- bad input: one table ------------------------------------------------------------------
@@ -431,19 +438,17 @@ def test_duplicate_header(data_dir: Path) -> None:
     assert_error(contract_error(data_dir), "streamers.csv", None, "followers")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("openpyxl") is not None, reason="openpyxl present")
-def test_excel_without_reader_is_a_clear_error(tmp_path: Path) -> None:
+def test_not_a_workbook_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "catalog.xlsx"
     path.write_bytes(b"PK\x03\x04")
-    with pytest.raises(ContractError, match="openpyxl"):
-        load_table(path, "catalog")
+    with pytest.raises(ContractError, match="catalog.xlsx: .*not an Excel workbook"):
+        load_table(path, "catalog", read_sheet=read_sheet)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("openpyxl") is None, reason="needs openpyxl")
 def test_excel_loads_like_csv(data_dir: Path, tmp_path: Path) -> None:
     raw = pd.read_csv(data_dir / "catalog.csv", dtype=str, keep_default_na=False)
     raw.to_excel(tmp_path / "catalog.xlsx", index=False)
-    from_excel = load_table(tmp_path / "catalog.xlsx", "catalog")
+    from_excel = load_table(tmp_path / "catalog.xlsx", "catalog", read_sheet=read_sheet)
     pd.testing.assert_frame_equal(from_excel, load_table(data_dir / "catalog.csv", "catalog"))
 
 
@@ -524,10 +529,10 @@ def test_stream_merchant_without_catalog(data_dir: Path) -> None:
     assert "has no rows in catalog" in str(err)
 
 
-def test_stream_merchant_missing_from_merchants(data_dir: Path) -> None:
+def test_catalog_merchant_missing_from_merchants(data_dir: Path) -> None:
     (data_dir / "merchants.csv").write_text("merchant_id,budget\nm2,1000\n")
     err = contract_error(data_dir)
-    assert_error(err, "streams.csv", 1, "merchant_id")
+    assert_error(err, "catalog.csv", 1, "merchant_id")
     assert "'m1' is not in merchants" in str(err)
 
 
@@ -580,9 +585,10 @@ _maybe = st.none() | st.integers(0, 10**9)
 @st.composite
 def catalogs(draw: st.DrawFn) -> pd.DataFrame:
     n = draw(st.integers(1, 6))
-    money = st.floats(1e-6, 1e9, allow_nan=False, allow_infinity=False)
+    money = st.floats(1e-6, 1e7, allow_nan=False, allow_infinity=False)
     rows = []
     for i in range(n):
+        price = draw(money)
         rows.append(
             {
                 "merchant_id": draw(st.sampled_from(["m1", "m2"])),
@@ -590,15 +596,15 @@ def catalogs(draw: st.DrawFn) -> pd.DataFrame:
                 "title": draw(_text),
                 "category": draw(_text),
                 "brand": draw(st.none() | _text),
-                "list_price": draw(money),
+                "list_price": price,
                 "unit_cost": draw(money | st.just(0.0)),
-                "salvage_value": draw(money),
-                "on_hand": draw(st.integers(0, 10**12)),
+                "salvage_value": draw(st.floats(0, price, allow_nan=False)),
+                "on_hand": draw(st.integers(0, 10**9)),
                 "case_pack": draw(st.integers(1, 1000)),
                 "moq": draw(st.integers(0, 1000)),
                 "lead_time_days": draw(st.integers(0, 90)),
-                "shelf_life_days": draw(st.none() | st.integers(1, 10**4)),
-                "unit_volume_l": draw(st.none() | money),
+                "shelf_life_days": draw(st.none() | st.integers(1, 3650)),
+                "unit_volume_l": draw(st.none() | st.floats(1e-6, 1e4, allow_nan=False)),
             }
         )
     frame = pd.DataFrame(rows)

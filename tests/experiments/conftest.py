@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from demandmatch import tracking
+from demandmatch import tracking_runs
 from demandmatch.config import load_config
 from demandmatch.experiments.runner import KIND_CHILD, KIND_PARENT
 
@@ -105,7 +105,7 @@ def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The database of a tracking store that holds one empty run, made once per session: MLflow
     builds a new store's schema in seconds, a copy of this file takes none."""
     folder = tmp_path_factory.mktemp("empty-store")
-    with tracking.open_run(f"sqlite:///{folder}/mlflow.db", "schema", "schema"):
+    with tracking_runs.open_run(f"sqlite:///{folder}/mlflow.db", "schema", "schema"):
         pass
     return folder / "mlflow.db"
 
@@ -138,7 +138,9 @@ def write_experiment(
     variant. The first variant is the gate's baseline."""
     spec = {"name": name, "question": "toy", "gate": gate or GATE}
     ids = {}
-    with tracking.open_run(uri, name, name, {"kind": KIND_PARENT, "experiment": name}) as parent:
+    with tracking_runs.open_run(
+        uri, name, name, {"kind": KIND_PARENT, "experiment": name}
+    ) as parent:
         path = tmp / "experiment.yaml"
         path.write_text(yaml.safe_dump(spec))
         parent.log_file(path)
@@ -146,7 +148,7 @@ def write_experiment(
             tags = {"kind": KIND_CHILD, "experiment": name, "variant": variant, "seed": 0}
             tags["decision_basis"] = "truth"
             config = load_config(None, overrides)
-            with tracking.open_run(
+            with tracking_runs.open_run(
                 uri, name, f"{variant} | demo | seed 0", tags, parent.run_id
             ) as run:
                 run.log_params({"config": config.model_dump(mode="json")})

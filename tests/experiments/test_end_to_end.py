@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from demandmatch import tracking
+from demandmatch import tracking, tracking_runs
 from demandmatch.cli import app
 
 from .conftest import new_store
@@ -54,7 +54,7 @@ def test_runs_every_child_and_compares(smoke) -> None:
     for col in ("true_pinball", "pinball.warm.origin", "pit_coverage_10_90", "profit_vs_oracle"):
         assert children[f"metrics.{col}"].notna().all(), col
     assert ((children["end_time"] - children["start_time"]).dt.total_seconds() > 0.5).all()
-    rows = tracking.read_table(uri, children["run_id"].iloc[0], "rows.parquet")
+    rows = tracking_runs.read_table(uri, children["run_id"].iloc[0], "rows.parquet")
     assert {"origin", "lead", "stream_id", "sku_id", "true_pinball_row", "q50"} <= set(rows)
     assert set(rows["lead"]) == {"origin", "24h"}
     compared = tracking.find_runs(uri, {"kind": "comparison"}, ["smoke"])
@@ -199,6 +199,6 @@ def test_daily_data_from_the_m5_folder(smoke, tmp_path: Path, monkeypatch) -> No
     runs = tracking.find_runs(uri, {"kind": "experiment-child"}, ["daily"])
     assert set(runs["tags.decision_basis"]) == {"none"}
     assert runs["metrics.rmsse"].between(0.3, 3).all()
-    rows = tracking.read_table(uri, runs["run_id"].iloc[0], "rows.parquet")
+    rows = tracking_runs.read_table(uri, runs["run_id"].iloc[0], "rows.parquet")
     assert len(rows) == 6 * 14 * 2 and set(rows["lead"]) == {"1-7d", "8-14d"}
     assert "msse" in res.output and "profit" not in res.output.split("settings")[0]
