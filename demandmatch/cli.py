@@ -94,6 +94,13 @@ def forecast(
     champion: Annotated[
         bool, typer.Option(help="Use the registered champion's config when there is one.")
     ] = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="Catalog store URL (e.g. sqlite:///demandmatch.db): each merchant with a "
+            "catalog version there plans on it instead of the data folder's catalog."
+        ),
+    ] = None,
 ) -> None:
     """Forecast demand for upcoming streams and plan orders and per-stream stock."""
     from .progress import stage_display
@@ -115,6 +122,7 @@ def forecast(
                 progress=display,
                 timer=Timer(on_done=display.done),
                 config_name=name,
+                store=store,
             )
         finally:
             display.close()
@@ -250,6 +258,9 @@ def _print_summary(summary: dict[str, object], out_dir: Path, tracking: str) -> 
             summary.get("run_id") or ("not tracked" if tracking == "off" else tracking),
         ),
     ]
+    versions = summary.get("catalog_versions") or {}
+    if any(v != "file" for v in versions.values()):  # type: ignore[union-attr]
+        rows.append(("catalogs", ", ".join(f"{m} {v}" for m, v in versions.items())))  # type: ignore[union-attr]
     for k, v in rows:
         t.add_row(k, str(v))
     Console().print(t)

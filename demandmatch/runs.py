@@ -17,7 +17,7 @@ import pandas as pd
 from .censoring import cap_forecast
 from .compliance import check_compliance, unverified_rows, withhold
 from .config import Config, ServiceLevels
-from .data import data_hash, load_tables
+from .data import StoredCatalog, data_hash, load_tables
 from .data.tables import Tables
 from .errors import UsageError
 from .evaluation.backtest import BacktestResult, rolling_origins, run_backtest
@@ -130,8 +130,12 @@ def run_forecast(
     progress: Progress = quiet,
     timer: Timer | None = None,
     config_name: str = "defaults",
+    store: str | None = None,
 ) -> ForecastRun:
     """Load, forecast, plan, write the contract's outputs and track the run.
+
+    With `store` (a catalog store URL), each merchant with a catalog version there plans on it
+    instead of the data directory's catalog; run.json and the tracking run record the version.
 
     Everything an operator can get wrong (paths, flags, the solver, the as-of time and horizon
     against the data) is checked before the fit and raises UsageError; input that breaks the
@@ -148,12 +152,15 @@ def run_forecast(
     check_solver(config.optimiser.solver)
     with OutputFolder(out) as folder:
         with timer.stage("load", progress):
-            tables = load_tables(data, config.timezone, limits, read_sheet)
+            stored = None if store is None else stored_catalog(store)
+            tables = load_tables(data, config.timezone, limits, read_sheet, stored)
             digest = data_hash(data)
         as_of_ts = check_as_of(tables, as_of_ts, horizon, config.timezone)
         warnings = list(tables.warnings)
         name = run_name("forecast", as_of_ts, data, config_name, config.timezone)
         tags = {"data_hash": digest, "kind": "forecast", "data": data_label(data)}
+        versions = catalog_versions(tables, stored)
+        tags.update({f"catalog_version.{m}": v for m, v in versions.items()})
         with _tracking_stage(config, timer, progress):
             tracking = RunTracking.start(config, project_dir or Path.cwd(), name, tags, warnings)
         record = RunInfo("forecast", config, data, digest, tracking, timer, run_name=name)
@@ -175,6 +182,7 @@ def run_forecast(
                 config.compliance,
             )
             summary = summarise(fc, result, tables, checks, config.compliance)
+            summary["catalog_versions"] = versions
             summary["warnings"] = [w.as_dict() for w in warnings]
             with folder.stage() as staging:
                 with timer.stage("write", progress):
@@ -202,6 +210,29 @@ def run_forecast(
             tracking.abandon()
             raise
     return ForecastRun(fc, result, summary, timer.seconds, tracking.run_id, out, info)
+
+
+def stored_catalog(url: str) -> StoredCatalog:
+    """Every merchant's current catalog in the store at `url`; a store that cannot be read is
+    the `--store` flag's error."""
+    from .store import StoreError, current_catalog
+
+    try:
+        rows, versions = current_catalog(url)
+    except StoreError as err:
+        raise UsageError("--store", str(err)) from None
+    except Exception as err:  # a URL the database driver refuses, a server that is down
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UsageError("--store", f"cannot read the catalog store: {reason}") from None
+    return StoredCatalog(rows, versions)
+
+
+def catalog_versions(tables: Tables, stored: StoredCatalog | None) -> dict[str, str]:
+    """Where each merchant's catalog came from: `v<N>` of the store, or `file`."""
+    merchants = sorted(tables.catalog["merchant_id"].astype(str).unique())
+    if stored is None:
+        return {m: "file" for m in merchants}
+    return {m: f"v{stored.versions[m]}" if m in stored.merchants else "file" for m in merchants}
 
 
 def written(folder: Path) -> list[Path]:

@@ -2,12 +2,13 @@
 (`tables`), loading and typing a data directory (`load`, `parse`) and the rules on the loaded
 tables (`validate`). `m5` adapts the M5 competition's data for the real-data benchmark."""
 
-from .load import data_hash, load_table, load_tables, write_table
+from .load import StoredCatalog, data_hash, load_table, load_tables, write_table
 from .tables import ContractError, Tables
 from .validate import validate_references
 
 __all__ = [
     "ContractError",
+    "StoredCatalog",
     "Tables",
     "data_hash",
     "load_table",

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,20 @@ DEFAULT_LIMITS = Limits()
 # reads the first sheet of an .xlsx file as a headerless grid of text cells (header first),
 # raising ContractError for a file it cannot read
 SheetReader = Callable[[Path, str], pd.DataFrame]
+STORE_SOURCE = "the catalog store"  # where a catalog from --store is said to come from
+
+
+@dataclass(frozen=True)
+class StoredCatalog:
+    """Merchants' current catalogs from the catalog store: `rows` in the contract's catalog
+    columns and dtypes, `versions` each merchant's current version (0: nothing imported)."""
+
+    rows: pd.DataFrame
+    versions: Mapping[str, int]
+
+    @property
+    def merchants(self) -> set[str]:
+        return {m for m, v in self.versions.items() if v > 0}
 
 
 def load_tables(
@@ -38,6 +53,7 @@ def load_tables(
     timezone: str = "Asia/Shanghai",
     limits: Limits | None = DEFAULT_LIMITS,
     read_sheet: SheetReader | None = None,
+    stored: StoredCatalog | None = None,
 ) -> Tables:
     """Load and validate every table of a data directory, then the rules across tables.
 
@@ -49,11 +65,14 @@ def load_tables(
     without one it is an error that says so. What the load could go on with but a person should
     know (a column named in another case, a semicolon-separated file, a file not read) is in the
     returned tables' `warnings`.
+
+    With `stored`, each merchant that has a version in the catalog store takes its catalog
+    from there; the catalog file, which may then be absent, gives the rows of the others.
     """
     notes: list[DataWarning] = []
     files, unread = _table_files(_directory(data_dir), notes)
     for name, spec in TABLES.items():
-        if spec.required and name not in files:
+        if spec.required and name not in files and not (name == "catalog" and stored):
             found = (
                 f"; found {', '.join(unread[name])}, which is not read" if unread.get(name) else ""
             )
@@ -68,10 +87,23 @@ def load_tables(
         else _empty(name)
         for name in TABLES
     }
+    names = {name: path.name for name, path in files.items()}
+    if stored is not None:
+        frames["catalog"] = _with_stored(frames["catalog"], stored)
+        names["catalog"] = STORE_SOURCE + (f" and {names['catalog']}" if "catalog" in names else "")
     tables = Tables(**frames, warnings=tuple(notes))
-    # each file's keys were checked as it loaded
-    check_references(tables, {name: path.name for name, path in files.items()}, keys=False)
+    # each file's keys were checked as it loaded; the store's keys by the store
+    check_references(tables, names, keys=False)
     return tables
+
+
+def _with_stored(from_file: pd.DataFrame, stored: StoredCatalog) -> pd.DataFrame:
+    """The file's rows of merchants the store has no version of, then the store's rows."""
+    kept = from_file[~from_file["merchant_id"].isin(stored.merchants)]
+    rows = stored.rows.reindex(columns=from_file.columns)
+    for name, dtype in from_file.dtypes.items():
+        rows[name] = rows[name].astype(dtype)
+    return pd.concat([kept, rows], ignore_index=True)
 
 
 def load_table(

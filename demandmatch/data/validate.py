@@ -89,7 +89,8 @@ def check_references(tables: Tables, files: Mapping[str, str], keys: bool = True
             raise_first(key_issues(frame, TABLES[name]), name, files.get(name))
     catalog = _Catalog.of(tables)
     raise_first(_catalog_issues(tables), "catalog", files.get("catalog"))
-    raise_first(_stream_issues(tables), "streams", files.get("streams"))
+    source = files.get("catalog", "catalog")  # a file's name, or the catalog store
+    raise_first(_stream_issues(tables, source), "streams", files.get("streams"))
     raise_first(_item_issues(tables, catalog), "stream_items", files.get("stream_items"))
     raise_first(_video_issues(tables, catalog), "video_traffic", files.get("video_traffic"))
 
@@ -150,7 +151,7 @@ def _catalog_issues(tables: Tables) -> list[Issue]:
     return issues
 
 
-def _stream_issues(tables: Tables) -> list[Issue]:
+def _stream_issues(tables: Tables, source: str = "catalog") -> list[Issue]:
     streams = tables.streams.reset_index(drop=True)
     merchant = streams["merchant_id"]
     issues = [
@@ -163,7 +164,7 @@ def _stream_issues(tables: Tables) -> list[Issue]:
             _missing("merchant_id", merchant, tables.merchants["merchant_id"], "merchants")
         )
     no_catalog = (~merchant.isin(tables.catalog["merchant_id"])).to_numpy()
-    message = "merchant {} has no rows in catalog"
+    message = "merchant {} has no rows in " + source
     issues.append(
         Issue("merchant_id", no_catalog, lambda i: message.format(_value(merchant.iloc[i])))
     )
