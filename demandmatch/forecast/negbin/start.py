@@ -20,6 +20,7 @@ from scipy.sparse import linalg as sparse_linalg
 
 from .likelihood import grad_hess, loglik
 from .offset_terms import OffsetTerms
+from .threads import single_threaded_blas
 
 EVENT_EFFECT = "stream_id"  # a level per past stream: unknown for an upcoming one
 # a row whose SKU (or brand) level was never seen has its log mean uncertain by effect_sd per
@@ -198,6 +199,23 @@ def fit_log_linear(
     diagonal preconditioner, and a backtracking line search keeps every step downhill. Stops
     when the Newton decrement per row falls below `tol` (a handful of steps; a quasi-Newton
     method needs hundreds over thousands of levels)."""
+    with single_threaded_blas():
+        return _fit_log_linear(
+            design, y, r, censored, effects, effect_penalty, tol, max_iter, start
+        )
+
+
+def _fit_log_linear(
+    design: np.ndarray,
+    y: np.ndarray,
+    r: np.ndarray,
+    censored: np.ndarray,
+    effects: sparse.spmatrix | None,
+    effect_penalty: np.ndarray | float | None,
+    tol: float,
+    max_iter: int,
+    start: np.ndarray | None,
+) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     r = np.broadcast_to(np.asarray(r, dtype=float), y.shape)
     censored = np.asarray(censored, dtype=bool)
