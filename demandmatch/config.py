@@ -103,6 +103,12 @@ class Config(BaseModel):
         min_length=1,
         description="a past stream is learned from as forecasts made this many hours before it",
     )
+    train_leads_per_item: int | None = Field(
+        None,
+        ge=1,
+        description="learn each past stream item at this many of train_lead_hours, drawn at "
+        "random per item (null: at all of them)",
+    )
     horizon_days: int = Field(
         14, ge=1, description="plan every stream that starts before as-of + this many days"
     )

@@ -86,7 +86,9 @@ def fit_demand(
         past, _ = split_rows(source.lineup, as_of, 0)
         if past.empty:
             raise ValueError(f"no stream ended with recorded sales by {as_of}: nothing to learn")
-        train = training_rows(past, config.train_lead_hours)
+        train = training_rows(
+            past, config.train_lead_hours, config.train_leads_per_item, config.seed
+        )
         X = build_features(train, None, source, config.festivals, config.timezone, history=past)
     model = make_demand_model(config) if model is None else model
     with timer.stage("demand model", progress):
