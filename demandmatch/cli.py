@@ -61,6 +61,13 @@ def forecast(
         Path | None, typer.Option(help="YAML config (default: built-in settings).")
     ] = None,
     no_tracking: Annotated[bool, typer.Option(help="Do not log the run to MLflow.")] = False,
+    engine: Annotated[
+        str, typer.Option(help="local, or dask: features, trees and plans on a Dask cluster.")
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (with --engine dask; default: a local one)."),
+    ] = None,
 ) -> None:
     """Forecast demand for upcoming streams and plan orders and per-stream stock."""
     from .config import load_config
@@ -75,6 +82,8 @@ def forecast(
             as_of=as_of,
             horizon_days=horizon_days,
             progress=lambda step: status.update(f"[bold]{step}[/bold] ..."),
+            engine=engine,
+            scheduler=scheduler,
         )
     _print_summary(run.summary, run.out_dir)
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +92,7 @@ def plan_stock(
     tables: Tables,
     config: Config,
     survival: list[np.ndarray] | None = None,
+    planner: Callable[..., PlanResult] = plan_orders,
 ) -> PlanResult:
     o = config.optimiser
     items, skus, merchants = optimiser_inputs(forecast, tables, o.service_levels)
@@ -100,7 +103,7 @@ def plan_stock(
         solver=o.solver,
         mip_max_skus=o.mip_max_skus,
     )
-    return plan_orders(items, skus, merchants, survival or forecast.survival, settings)
+    return planner(items, skus, merchants, survival or forecast.survival, settings)
 
 
 def run_forecast(
@@ -111,17 +114,32 @@ def run_forecast(
     horizon_days: int | None = None,
     project_dir: Path | None = None,
     progress: Progress = quiet,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> ForecastRun:
-    """Load, forecast, plan, write the contract's outputs and track the run."""
+    """Load, forecast, plan, write the contract's outputs and track the run. `engine` "dask":
+    on the Dask cluster at `scheduler` (a LocalCluster here when None; demandmatch.engine)."""
     timer = Timer()
     out_dir = Path(out_dir)
     with timer.stage("load", progress):
         tables = load_tables(data_dir, config.timezone)
         digest = data_hash(data_dir)
     as_of_ts = None if as_of is None else to_utc(pd.Timestamp(as_of), config.timezone)
-    fc = forecast_demand(tables, config, as_of_ts, horizon_days, timer=timer, progress=progress)
-    with timer.stage("optimise", progress):
-        result = plan_stock(fc, tables, config)
+    if engine == "dask":
+        from .engine import dask_client, forecast_on_cluster, plan_by_merchant
+
+        with dask_client(scheduler) as client:
+            fc = forecast_on_cluster(
+                client, tables, config, as_of_ts, horizon_days, timer, progress
+            )
+            with timer.stage("optimise", progress):
+                result = plan_stock(fc, tables, config, planner=partial(plan_by_merchant, client))
+    elif engine == "local":
+        fc = forecast_demand(tables, config, as_of_ts, horizon_days, timer=timer, progress=progress)
+        with timer.stage("optimise", progress):
+            result = plan_stock(fc, tables, config)
+    else:
+        raise ValueError(f"engine must be 'local' or 'dask', not {engine!r}")
     summary = summarise(fc, result, tables)
     with timer.stage("write", progress):
         lineup = fc.lineup[

@@ -31,6 +31,7 @@ LAYERS = {
     "demandmatch.forecast.stages": 4,
     "demandmatch.optimise": 5,
     "demandmatch.evaluation": 6,
+    "demandmatch.engine": 6.5,  # Dask: the stages on a cluster, below the wiring that picks it
     "demandmatch.report": 7,
     "demandmatch.tracking": 7,
     "demandmatch.catalog": 1,  # merchants' catalog files, checked against the data contract
