@@ -66,7 +66,9 @@ class RandomEffectsStart:
         start = None
         if near is not None:
             start = moved_to(near.theta_, near.levels_, design.shape[1], levels)
-        theta = fit_log_linear(design, y, r, censored, effects, penalty, start=start)
+        # the last effect's levels are eliminated exactly in each Newton step (see newton_step)
+        tail = len(list(levels.values())[-1]) if levels else 0
+        theta = fit_log_linear(design, y, r, censored, effects, penalty, start=start, tail=tail)
         self.theta_, self.levels_ = theta, levels
         return design @ theta[: design.shape[1]] + known_effects(effects, theta, levels)
 
@@ -184,6 +186,7 @@ def fit_log_linear(
     tol: float = 1e-10,
     max_iter: int = 100,
     start: np.ndarray | None = None,
+    tail: int = 0,
 ) -> np.ndarray:
     """theta of log mu = design @ theta[:p] (+ effects @ theta[p:]) by censored NB maximum
     likelihood at sizes r (the first column is the intercept; it starts at log mean y, or all
@@ -195,13 +198,14 @@ def fit_log_linear(
     level seen a few times is shrunk toward its group's mean, and an unseen one sits at it.
 
     Damped Newton: the Hessian X' diag(h) X + penalty is sparse (a row touches its design
-    columns and one level per effect), each step solves it by conjugate gradients with a
-    diagonal preconditioner, and a backtracking line search keeps every step downhill. Stops
-    when the Newton decrement per row falls below `tol` (a handful of steps; a quasi-Newton
-    method needs hundreds over thousands of levels)."""
+    columns and one level per effect), each step solves it by conjugate gradients (newton_step;
+    the last `tail` columns of `effects`, the levels of one effect, eliminated exactly), and a
+    backtracking line search keeps every step downhill. Stops when the Newton decrement per row
+    falls below `tol` (a handful of steps; a quasi-Newton method needs hundreds over thousands
+    of levels)."""
     with single_threaded_blas():
         return _fit_log_linear(
-            design, y, r, censored, effects, effect_penalty, tol, max_iter, start
+            design, y, r, censored, effects, effect_penalty, tol, max_iter, start, tail
         )
 
 
@@ -215,6 +219,7 @@ def _fit_log_linear(
     tol: float,
     max_iter: int,
     start: np.ndarray | None,
+    tail: int,
 ) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     r = np.broadcast_to(np.asarray(r, dtype=float), y.shape)
@@ -268,15 +273,13 @@ def _fit_log_linear(
     for _ in range(max_iter):
         g, h = grad_hess(f, y, r, censored)
         grad = gradient(g) + pen * theta
-        hess = hessian(h)
-        precond = sparse.diags(1.0 / hess.diagonal())
         # inexact Newton: solved loosely far from the optimum, where the quadratic model is
         # rough anyway, and ever more tightly as the gradient shrinks (a forcing term in
         # proportion to it keeps the convergence fast)
         norm = float(np.linalg.norm(grad))
         first = norm if first is None else first
         rtol = float(np.clip(norm / max(first, 1e-300), 1e-10, 0.1))
-        step, _ = sparse_linalg.cg(hess, -grad, rtol=rtol, maxiter=1000, M=precond)
+        step = newton_step(hessian(h), grad, rtol, p, tail if effects is not None else 0)
         decrement = -float(grad @ step)
         if not np.isfinite(decrement) or decrement <= 0:
             break
@@ -293,3 +296,50 @@ def _fit_log_linear(
         if decrement / n < tol:
             break
     return theta if np.isfinite(theta).all() else initial
+
+
+def newton_step(
+    hess: sparse.csr_matrix, grad: np.ndarray, rtol: float, p: int = 0, tail: int = 0
+) -> np.ndarray:
+    """The step solving hess @ step = -grad to a residual of rtol x |grad|, by conjugate
+    gradients with a diagonal preconditioner.
+
+    With `tail`, the last `tail` columns are the levels of one random effect: a row touches at
+    most one of them, so their block of the Hessian is diagonal, and they are eliminated
+    exactly (a Schur complement): conjugate gradients solve for the other terms only, on the
+    complement, preconditioned by its diagonal and its first `p` columns' (the design's) dense
+    block solved exactly, then the tail levels follow each in one division. Each past stream's
+    level, the effect with the most levels, couples everything else (a stream's SKUs, its
+    streamer, the design's trends); eliminated, the complement needs a third of the
+    iterations."""
+    if tail == 0:
+        step, _ = sparse_linalg.cg(
+            hess, -grad, rtol=rtol, maxiter=1000, M=sparse.diags(1.0 / hess.diagonal())
+        )
+        return step
+    m = hess.shape[0] - tail
+    rest, cross = hess[:m, :m], hess[:m, m:]
+    cross_t = cross.T.tocsr()
+    d = hess.diagonal()[m:]
+    b = -grad
+    rhs = b[:m] - cross @ (b[m:] / d)
+    diagonal = rest.diagonal() - cross.multiply(cross) @ (1.0 / d)
+    top = rest[:p, :p].toarray() - (cross[:p] @ sparse.diags(1.0 / d) @ cross_t[:, :p]).toarray()
+    top_inv = np.linalg.pinv(top, hermitian=True) if p else np.zeros((0, 0))
+
+    def complement(v: np.ndarray) -> np.ndarray:
+        return rest @ v - cross @ ((cross_t @ v) / d)
+
+    def precondition(v: np.ndarray) -> np.ndarray:
+        return np.concatenate([top_inv @ v[:p], v[p:] / diagonal[p:]])
+
+    size = float(np.linalg.norm(rhs))
+    tight = min(rtol * float(np.linalg.norm(b)) / max(size, 1e-300), 0.5)
+    solved, _ = sparse_linalg.cg(
+        sparse_linalg.LinearOperator((m, m), matvec=complement),
+        rhs,
+        rtol=tight,
+        maxiter=1000,
+        M=sparse_linalg.LinearOperator((m, m), matvec=precondition),
+    )
+    return np.concatenate([solved, (b[m:] - cross_t @ solved) / d])
