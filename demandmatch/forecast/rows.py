@@ -63,6 +63,20 @@ def training_rows(
     return pd.concat(parts, ignore_index=True)
 
 
+def leads_per_item(
+    n_past: int, leads_hours: Sequence[float], per_item: int | None, rows_max: int | None
+) -> int | None:
+    """How many leads each of n_past past rows is learned at: `per_item` when given, else every
+    lead while that makes at most `rows_max` rows, else as many as fit (at least one); None:
+    every lead."""
+    if per_item is not None:
+        return per_item
+    n_leads = len(set(leads_hours))
+    if rows_max is None or n_past * n_leads <= rows_max:
+        return None
+    return max(1, rows_max // max(n_past, 1))
+
+
 def lead_sample(n: int, n_leads: int, leads_per_item: int | None, seed: int) -> np.ndarray | None:
     """(n, n_leads) mask: which leads each of n rows is learned at, `leads_per_item` of them drawn
     uniformly per row; None when every row keeps every lead."""

@@ -23,7 +23,14 @@ from demandmatch.timing import Progress, Timer, quiet
 from .models.base import DemandEstimator
 from .models.registry import model_class
 from .returns import return_rates
-from .rows import default_as_of, sold_out, split_rows, to_utc, training_rows
+from .rows import (
+    default_as_of,
+    leads_per_item,
+    sold_out,
+    split_rows,
+    to_utc,
+    training_rows,
+)
 
 FeatureBuilder = Callable[..., pd.DataFrame]  # build_features' arguments and result
 
@@ -91,9 +98,10 @@ def fit_demand(
         past, _ = split_rows(source.lineup, as_of, 0)
         if past.empty:
             raise ValueError(f"no stream ended with recorded sales by {as_of}: nothing to learn")
-        train = training_rows(
-            past, config.train_lead_hours, config.train_leads_per_item, config.seed
+        per_item = leads_per_item(
+            len(past), config.train_lead_hours, config.train_leads_per_item, config.train_rows_max
         )
+        train = training_rows(past, config.train_lead_hours, per_item, config.seed)
         X = features(train, None, source, config.festivals, config.timezone, history=past)
     model = make_demand_model(config) if model is None else model
     with timer.stage("demand model", progress):

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from demandmatch.forecast.rows import lead_sample, training_rows
+from demandmatch.forecast.rows import lead_sample, leads_per_item, training_rows
 
 
 def _past(n: int) -> pd.DataFrame:
@@ -36,3 +36,13 @@ def test_as_many_leads_as_there_are_is_every_lead():
     assert lead_sample(10, 4, 4, 0) is None and lead_sample(10, 4, None, 0) is None
     with pytest.raises(ValueError, match="at least 1"):
         lead_sample(10, 4, 0, 0)
+
+
+def test_leads_per_item_within_the_row_budget():
+    leads = [6, 24, 72, 168]
+    assert leads_per_item(1000, leads, None, 4000) is None  # every lead fits
+    assert leads_per_item(1000, leads, None, None) is None
+    assert leads_per_item(1001, leads, None, 4000) == 3
+    assert leads_per_item(1000, leads, None, 1500) == 1
+    assert leads_per_item(10_000, leads, None, 1500) == 1  # at least one each
+    assert leads_per_item(1000, leads, 2, 4000) == 2  # as asked
