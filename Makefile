@@ -80,6 +80,9 @@ bench: $(STAMP) ## Forecast and plan quality against the oracle and naive baseli
 bench-scale: $(STAMP) ## Plan solve time, memory and gap to the LP bound at 1k, 10k and 50k SKUs
 	$(BIN)/python benchmarks/bench_plan_scale.py --sizes 1000 10000 50000
 
+bench-growth: $(STAMP) ## Forecast time per stage, peak memory and growth exponents at 1x-8x worlds, and the ~1M-item world
+	$(BIN)/python benchmarks/bench_growth.py --sizes x1 x2 x4 x8 --million
+
 bench-forecast: $(STAMP) ## Demand backtest vs the true distributions, naive and uncensored models (3 seeds)
 	$(BIN)/python benchmarks/bench_forecast.py --seeds 0 1 2 --compare
 
@@ -112,4 +115,4 @@ mlflow-ui: $(STAMP) ## MLflow's UI on 127.0.0.1 (port MLFLOW_PORT, 5000) against
 clean: ## Remove outputs and the tracking store (keeps .venv)
 	rm -rf outputs mlflow.db mlartifacts mlruns
 
-.PHONY: help setup lock forecast test test-fast lint format docs-config bench bench-scale bench-forecast bench-returns bench-m5 bench-import backtest clean experiments-smoke bench-experiments mlflow-ui
+.PHONY: help setup lock forecast test test-fast lint format docs-config bench bench-scale bench-growth bench-forecast bench-returns bench-m5 bench-import backtest clean experiments-smoke bench-experiments mlflow-ui

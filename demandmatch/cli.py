@@ -101,6 +101,13 @@ def forecast(
             "catalog version there plans on it instead of the data folder's catalog."
         ),
     ] = None,
+    engine: Annotated[
+        str, typer.Option(help="local, or dask: features, trees and plans on a Dask cluster.")
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (with --engine dask; default: a local one)."),
+    ] = None,
 ) -> None:
     """Forecast demand for upcoming streams and plan orders and per-stream stock."""
     from .progress import stage_display
@@ -123,6 +130,8 @@ def forecast(
                 timer=Timer(on_done=display.done),
                 config_name=name,
                 store=store,
+                engine=engine,
+                scheduler=scheduler,
             )
         finally:
             display.close()

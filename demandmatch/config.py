@@ -226,6 +226,18 @@ class Config(BaseModel):
         min_length=1,
         description="a past stream is learned from as forecasts made this many hours before it",
     )
+    train_leads_per_item: int | None = Field(
+        None,
+        ge=1,
+        description="learn each past stream item at this many of train_lead_hours, drawn at "
+        "random per item (null: at all of them, or as many as train_rows_max allows)",
+    )
+    train_rows_max: int | None = Field(
+        1_500_000,
+        ge=1,
+        description="most training rows when train_leads_per_item is null: a longer history "
+        "is learned at fewer leads per item (at least one); null: no limit",
+    )
     horizon_days: int = Field(
         14, ge=1, description="plan every stream that starts before as-of + this many days"
     )

@@ -119,3 +119,11 @@ def _sold_stream_ends(tables: Tables) -> pd.Series:
 
 def _local(ts: pd.Timestamp, timezone: str) -> str:
     return f"{ts.tz_convert(timezone):%Y-%m-%d %H:%M %Z}"
+
+
+def check_engine(engine: str, scheduler: str | None) -> None:
+    """`--engine` is local or dask, and `--scheduler` goes with dask only."""
+    if engine not in ("local", "dask"):
+        raise UsageError("--engine", f"must be local or dask, found {engine!r}")
+    if scheduler is not None and engine != "dask":
+        raise UsageError("--scheduler", "goes with --engine dask")

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +23,12 @@ from .data import StoredCatalog, data_hash, load_tables
 from .data.tables import Tables
 from .errors import UsageError
 from .evaluation.backtest import BacktestResult, rolling_origins, run_backtest
-from .forecast.stages import DemandForecast, fit_demand, predict_demand
+from .forecast.stages import DemandForecast, FittedDemand, fit_demand, predict_demand
 from .optimise import OptimiserSettings, PlanResult, plan_orders
 from .preflight import (
     check_as_of,
     check_data_dir,
+    check_engine,
     check_horizon,
     check_out_dir,
     check_solver,
@@ -104,6 +107,7 @@ def plan_stock(
     tables: Tables,
     config: Config,
     survival: list[np.ndarray] | None = None,
+    planner: Callable[..., PlanResult] = plan_orders,
 ) -> PlanResult:
     o = config.optimiser
     items, skus, merchants = optimiser_inputs(forecast, tables, o.service_levels)
@@ -117,7 +121,7 @@ def plan_stock(
     survival = survival or forecast.survival
     if config.compliance.unverified == "withhold":  # no demand planned: no stock sent there
         survival = withhold(survival, unverified_rows(forecast.lineup, tables.streamers))
-    return plan_orders(items, skus, merchants, survival, settings)
+    return planner(items, skus, merchants, survival, settings)
 
 
 def run_forecast(
@@ -131,8 +135,13 @@ def run_forecast(
     timer: Timer | None = None,
     config_name: str = "defaults",
     store: str | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> ForecastRun:
     """Load, forecast, plan, write the contract's outputs and track the run.
+
+    `engine` "dask": features, trees, forecasts and the plan on the Dask cluster at `scheduler`
+    (a LocalCluster of this machine's cores when None; see demandmatch.engine).
 
     With `store` (a catalog store URL), each merchant with a catalog version there plans on it
     instead of the data directory's catalog; run.json and the tracking run record the version.
@@ -150,6 +159,7 @@ def run_forecast(
     limits = config.limits.data_limits()
     as_of_ts = parse_as_of(as_of, config.timezone, limits)
     check_solver(config.optimiser.solver)
+    check_engine(engine, scheduler)
     with OutputFolder(out) as folder:
         with timer.stage("load", progress):
             stored = None if store is None else stored_catalog(store)
@@ -165,14 +175,14 @@ def run_forecast(
             tracking = RunTracking.start(config, project_dir or Path.cwd(), name, tags, warnings)
         record = RunInfo("forecast", config, data, digest, tracking, timer, run_name=name)
         try:
-            fitted = fit_demand(tables, config, as_of_ts, timer=timer, progress=progress)
-            fc = predict_demand(fitted, tables, config, horizon, timer=timer, progress=progress)
-            fc, capped = cap_forecast(
-                fc, fitted.past, config.limits.sold_out_share, config.limits.sold_out_cap
-            )
-            warnings += [capped] if capped else []
-            with timer.stage("optimise", progress):
-                result = plan_stock(fc, tables, config)
+            with _engine(engine, scheduler) as client:
+                fitted, fc = _forecast(client, tables, config, as_of_ts, horizon, timer, progress)
+                fc, capped = cap_forecast(
+                    fc, fitted.past, config.limits.sold_out_share, config.limits.sold_out_cap
+                )
+                warnings += [capped] if capped else []
+                with timer.stage("optimise", progress):
+                    result = plan_stock(fc, tables, config, planner=_planner(client))
             checks = check_compliance(
                 fc.lineup,
                 fc.forecasts,
@@ -210,6 +220,43 @@ def run_forecast(
             tracking.abandon()
             raise
     return ForecastRun(fc, result, summary, timer.seconds, tracking.run_id, out, info)
+
+
+def _engine(engine: str, scheduler: str | None):
+    """A Dask client for the run's stages (closed after the plan), or None on one machine."""
+    if engine != "dask":
+        return nullcontext(None)
+    from .engine import dask_client
+
+    return dask_client(scheduler)
+
+
+def _forecast(
+    client: object | None,
+    tables: Tables,
+    config: Config,
+    as_of: pd.Timestamp | None,
+    horizon: int,
+    timer: Timer,
+    progress: Progress,
+) -> tuple[FittedDemand, DemandForecast]:
+    """(the fitted model, its forecast) on this machine, or on the cluster of `client`."""
+    if client is None:
+        fitted = fit_demand(tables, config, as_of, timer=timer, progress=progress)
+        return fitted, predict_demand(
+            fitted, tables, config, horizon, timer=timer, progress=progress
+        )
+    from .engine import fit_predict_on_cluster
+
+    return fit_predict_on_cluster(client, tables, config, as_of, horizon, timer, progress)
+
+
+def _planner(client: object | None) -> Callable[..., PlanResult]:
+    if client is None:
+        return plan_orders
+    from .engine import plan_by_merchant
+
+    return partial(plan_by_merchant, client)
 
 
 def stored_catalog(url: str) -> StoredCatalog:

@@ -36,6 +36,7 @@ LAYERS = {
     "demandmatch.optimise": 5,
     "demandmatch.evaluation": 6,
     "demandmatch.compliance": 6.5,  # risk signals on a plan, read by the report
+    "demandmatch.engine": 6.5,  # Dask: the stages on a cluster, below the wiring that picks it
     "demandmatch.report": 7,
     "demandmatch.tracking": 7,
     "demandmatch.tracking_runs": 7.05,  # runs opened by the experiments and found again

@@ -61,14 +61,13 @@ def history_features(
     if ev.empty:
         return pd.DataFrame(cols, index=rows.index)
     g = ev.groupby(keys, sort=False)
+    group = g.ngroup().to_numpy()
     ev["_n"] = g.cumcount() + 1.0
     ev["_mean"] = g["units_sold"].cumsum() / ev["_n"]
-    ev["_recent"] = g["units_sold"].transform(
-        lambda s: s.rolling(HISTORY_WINDOW, min_periods=1).mean()
-    )
+    ev["_recent"] = running_mean(ev["units_sold"], group, HISTORY_WINDOW)
     ev["_so"] = g["sold_out"].cumsum() / ev["_n"]
-    ev["_conv"] = g["conversion"].transform(lambda s: s.expanding().mean())
-    ev["_rel"] = g["rel_units"].transform(lambda s: s.expanding().mean())
+    ev["_conv"] = running_mean(ev["conversion"], group)
+    ev["_rel"] = running_mean(ev["rel_units"], group)
     ev["end_time"] = ev["end_time"].astype(TS)
     ev["_t"] = ev["end_time"]
     probe = rows[keys + ["cutoff"]].copy()
@@ -94,3 +93,20 @@ def history_features(
     since = (merged["cutoff"] - merged["_t"]).dt.total_seconds() / 86400.0
     out[f"{name}_days_since"] = since.reindex(rows.index)
     return out
+
+
+def running_mean(values: pd.Series, group: np.ndarray, window: int | None = None) -> pd.Series:
+    """Per row, the mean of its group's values up to and including it (in row order), of the
+    last `window` of them when given, blanks skipped (blank where there is none yet): what
+    `rolling(window, min_periods=1).mean()` / `expanding().mean()` per group give, from running
+    sums instead of a Python call per group."""
+    v = values.to_numpy(dtype=float)
+    seen = ~np.isnan(v)
+    total = pd.Series(np.where(seen, v, 0.0)).groupby(group).cumsum().to_numpy()
+    count = pd.Series(seen.astype(float)).groupby(group).cumsum().to_numpy()
+    if window is not None:
+        earlier = pd.Series(total).groupby(group).shift(window).fillna(0.0).to_numpy()
+        before = pd.Series(count).groupby(group).shift(window).fillna(0.0).to_numpy()
+        total, count = total - earlier, count - before
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.Series(np.where(count > 0, total / count, np.nan), index=values.index)

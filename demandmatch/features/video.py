@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .history import TS
+from .history import TS, running_mean
 
 
 def video_features(rows: pd.DataFrame, video: pd.DataFrame) -> pd.DataFrame:
@@ -84,7 +84,7 @@ def usual_per_streamer(rows: pd.DataFrame, per_stream: pd.Series, past: pd.DataF
         return out
     ev = ev.sort_values("end_time")
     ev["end_time"] = ev["end_time"].astype(TS)
-    ev["_mean"] = ev.groupby("streamer_id")["v"].transform(lambda s: s.expanding().mean())
+    ev["_mean"] = running_mean(ev["v"], ev.groupby("streamer_id").ngroup().to_numpy())
     probe = rows[["streamer_id", "cutoff"]].assign(_row=rows.index).dropna(subset=["streamer_id"])
     probe["cutoff"] = probe["cutoff"].astype(TS)
     merged = pd.merge_asof(

@@ -49,4 +49,4 @@ class HoldOut:
         first = pd.Series(t).groupby(sku).min()
         launched = first[(first > LAUNCH_BURN) & (first <= 1.0 - self.share)].index
         pick = np.random.default_rng(self.seed).random(len(launched))
-        return np.isin(sku, launched[pick < self.launch_share])
+        return pd.Index(launched[pick < self.launch_share]).get_indexer(sku) >= 0  # hashed

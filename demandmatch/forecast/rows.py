@@ -41,13 +41,51 @@ def split_rows(
     return past, upcoming
 
 
-def training_rows(past: pd.DataFrame, leads_hours: Sequence[float]) -> pd.DataFrame:
-    """Each past row once per lead, with `cutoff` = start - lead."""
+def training_rows(
+    past: pd.DataFrame,
+    leads_hours: Sequence[float],
+    leads_per_item: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Each past row once per lead, with `cutoff` = start - lead, lead by lead (shortest first).
+
+    `leads_per_item`: each past row at that many of the leads only, drawn at random per row
+    (seeded; every lead as likely), so that the rows grow with the outcomes learned from and not
+    with the leads; None (or as many as there are leads): at every lead."""
+    leads = sorted(set(leads_hours))
+    keep = lead_sample(len(past), len(leads), leads_per_item, seed)
     parts = [
-        past.assign(cutoff=past["start_time"] - pd.Timedelta(hours=float(h)))
-        for h in sorted(set(leads_hours))
+        past.loc[keep[:, i] if keep is not None else slice(None)].assign(
+            cutoff=lambda d, h=h: d["start_time"] - pd.Timedelta(hours=float(h))
+        )
+        for i, h in enumerate(leads)
     ]
     return pd.concat(parts, ignore_index=True)
+
+
+def leads_per_item(
+    n_past: int, leads_hours: Sequence[float], per_item: int | None, rows_max: int | None
+) -> int | None:
+    """How many leads each of n_past past rows is learned at: `per_item` when given, else every
+    lead while that makes at most `rows_max` rows, else as many as fit (at least one); None:
+    every lead."""
+    if per_item is not None:
+        return per_item
+    n_leads = len(set(leads_hours))
+    if rows_max is None or n_past * n_leads <= rows_max:
+        return None
+    return max(1, rows_max // max(n_past, 1))
+
+
+def lead_sample(n: int, n_leads: int, leads_per_item: int | None, seed: int) -> np.ndarray | None:
+    """(n, n_leads) mask: which leads each of n rows is learned at, `leads_per_item` of them drawn
+    uniformly per row; None when every row keeps every lead."""
+    if leads_per_item is None or leads_per_item >= n_leads:
+        return None
+    if leads_per_item < 1:
+        raise ValueError(f"leads_per_item must be at least 1, not {leads_per_item}")
+    rank = np.random.default_rng(seed).random((n, n_leads)).argsort(axis=1).argsort(axis=1)
+    return rank < leads_per_item
 
 
 def sold_out(rows: pd.DataFrame) -> np.ndarray:

@@ -8,7 +8,7 @@ before each stream (what the planner would see then). `forecast_demand` is the t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +23,16 @@ from demandmatch.timing import Progress, Timer, quiet
 from .models.base import DemandEstimator
 from .models.registry import model_class
 from .returns import return_rates
-from .rows import default_as_of, sold_out, split_rows, to_utc, training_rows
+from .rows import (
+    default_as_of,
+    leads_per_item,
+    sold_out,
+    split_rows,
+    to_utc,
+    training_rows,
+)
+
+FeatureBuilder = Callable[..., pd.DataFrame]  # build_features' arguments and result
 
 
 @dataclass(frozen=True)
@@ -83,10 +92,12 @@ def fit_demand(
     timer: Timer | None = None,
     progress: Progress = quiet,
     source: FeatureTables | None = None,
+    features: FeatureBuilder = build_features,
 ) -> FittedDemand:
     """Fit the model (default: the configured one) on the stream items that ended by `as_of`
     (default: `default_as_of`). `source`: `prepare_tables(tables)` when a caller fits several
-    times on the same tables (a backtest), so that it is prepared once."""
+    times on the same tables (a backtest), so that it is prepared once. `features`: builds the
+    feature rows as `build_features` does (the Dask engine's builds them on a cluster)."""
     timer = timer or Timer()
     as_of = default_as_of(tables) if as_of is None else to_utc(as_of, config.timezone)
     if source is not None and source.tables is not tables:
@@ -96,8 +107,11 @@ def fit_demand(
         past, _ = split_rows(source.lineup, as_of, 0)
         if past.empty:
             raise ValueError(f"no stream ended with recorded sales by {as_of}: nothing to learn")
-        train = training_rows(past, config.train_lead_hours)
-        X = build_features(train, None, source, config.festivals, config.timezone, history=past)
+        per_item = leads_per_item(
+            len(past), config.train_lead_hours, config.train_leads_per_item, config.train_rows_max
+        )
+        train = training_rows(past, config.train_lead_hours, per_item, config.seed)
+        X = features(train, None, source, config.festivals, config.timezone, history=past)
         X = model_features(X, config.model.drop_features)
     model = make_demand_model(config) if model is None else model
     with timer.stage("demand model", progress):
@@ -115,6 +129,7 @@ def upcoming_features(
     config: Config,
     upcoming: pd.DataFrame,
     lead_hours: float | None = None,
+    features: FeatureBuilder = build_features,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(upcoming rows with their cutoff, their feature rows): as of the fit's as-of time, or
     each `lead_hours` before its stream starts, from the streams that ended by then. Tables
@@ -126,7 +141,7 @@ def upcoming_features(
     upcoming = upcoming.assign(cutoff=cutoff).reset_index(drop=True)
     known = fitted.lineup[fitted.lineup["end_time"] <= cutoff.max()]
     source = fitted.source if tables is fitted.source.tables else prepare_tables(tables)
-    X = build_features(upcoming, None, source, config.festivals, config.timezone, history=known)
+    X = features(upcoming, None, source, config.festivals, config.timezone, history=known)
     return upcoming, X
 
 
@@ -138,6 +153,7 @@ def predict_demand(
     lead_hours: float | None = None,
     timer: Timer | None = None,
     progress: Progress = quiet,
+    features: FeatureBuilder = build_features,
 ) -> DemandForecast:
     """Forecast the stream items starting in [as_of, as_of + horizon): as of `as_of`, or with
     `lead_hours`, each `lead_hours` before its stream starts (a nowcast, which may use video
@@ -150,7 +166,7 @@ def predict_demand(
         empty = pd.DataFrame(columns=list(FORECAST_COLUMNS))
         return DemandForecast(as_of, horizon_days, upcoming, empty, [], fitted.n_train)
     with timer.stage("features", progress):
-        upcoming, X = upcoming_features(fitted, tables, config, upcoming, lead_hours)
+        upcoming, X = upcoming_features(fitted, tables, config, upcoming, lead_hours, features)
     with timer.stage("demand model", progress):
         mean, q, survival = model.predict_forecast(model_features(X, config.model.drop_features))
         rr = return_rates(upcoming, fitted.past, config.model.return_prior_strength)

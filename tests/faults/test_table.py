@@ -98,6 +98,11 @@ CASES: dict[str, tuple[Callable[[Path, Path], list[str]], tuple[str, ...]]] = {
         lambda d, t: ["--config", str(_config(t, "model:\n  name: [unclosed\n"))],
         ("bad.yaml, line", "invalid YAML"),
     ),
+    "engine spark": (_flags("--engine", "spark"), ("--engine", "local or dask", "'spark'")),
+    "scheduler without dask": (
+        _flags("--scheduler", "tcp://127.0.0.1:8786"),
+        ("--scheduler", "--engine dask"),
+    ),
     "config is a folder": (lambda d, t: ["--config", str(t)], ("--config", "is a folder")),
     "config lead -24": (
         lambda d, t: ["--config", str(_config(t, "train_lead_hours: [-24]\n"))],

@@ -14,7 +14,7 @@ The parts: which rows are held out (forecast.holdout), the start (negbin.start),
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,9 @@ class LGBMNegBinDemand(DemandEstimator):
     a learning rate raised to match; with `fitted_size` the final model learns at the measured
     size. One booster (or `bags` of them averaged in log mean) instead of one per quantile. The
     trees grow the share of `n_estimators` (from `round_shares`) whose cut held-out model the
-    held-out likelihood prefers: none when the start already says all the data can tell."""
+    held-out likelihood prefers: none when the start already says all the data can tell.
+    `trainer`: makes the Boosting that grows the trees from (LightGBM's parameters, bags); None:
+    on this machine (demandmatch.engine's grows them on a Dask cluster)."""
 
     settings_model = NegBinSettings
     learns_censoring = True
@@ -81,6 +83,7 @@ class LGBMNegBinDemand(DemandEstimator):
         launch_holdout: float = _D.launch_holdout,
         round_shares: Sequence[float] = _D.round_shares,
         random_state: int = 0,
+        trainer: Callable[[dict, int], Boosting] | None = None,
     ) -> None:
         self.levels = levels
         self.n_estimators = n_estimators
@@ -104,6 +107,7 @@ class LGBMNegBinDemand(DemandEstimator):
         self.launch_holdout = launch_holdout
         self.round_shares = round_shares
         self.random_state = random_state
+        self.trainer = trainer
 
     def fit(
         self,
@@ -140,7 +144,7 @@ class LGBMNegBinDemand(DemandEstimator):
         r0 = np.full(len(y), s.working_size)
         train = ~late & ~held
         judge = late | held  # held-out rows: the latest, and the held-out first streams
-        boosting = Boosting(lgbm_params(s, self.random_state), s.bags)
+        boosting = (self.trainer or Boosting)(lgbm_params(s, self.random_state), s.bags)
         data = boosting.dataset(X, y)
         near = None
         if judge.any() and train.sum() >= 2 * s.min_child_samples:

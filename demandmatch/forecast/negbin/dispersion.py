@@ -8,6 +8,7 @@ import pandas as pd
 from scipy import special
 
 from .likelihood import loglik_mixed
+from .threads import single_threaded_blas
 
 LEAD_BUCKETS = (12.0, 48.0, 120.0)  # hours before the stream: dispersion differs across them
 
@@ -69,6 +70,19 @@ class Dispersion:
         the wrong way (the likelihood is not concave in log r everywhere) are flipped, and a
         backtracking line search keeps every step downhill. Stops when the Newton decrement per
         row falls below `tol`."""
+        with single_threaded_blas():
+            return self._fit(design, y, mu, censored, sd, tol, max_iter)
+
+    def _fit(
+        self,
+        design: np.ndarray,
+        y: np.ndarray,
+        mu: np.ndarray,
+        censored: np.ndarray,
+        sd: np.ndarray | None,
+        tol: float,
+        max_iter: int,
+    ) -> Dispersion:
         y = np.asarray(y, dtype=float)
         mu = np.maximum(np.asarray(mu, dtype=float), 1e-9)
         cens = np.asarray(censored, dtype=bool)

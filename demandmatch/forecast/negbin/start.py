@@ -20,6 +20,7 @@ from scipy.sparse import linalg as sparse_linalg
 
 from .likelihood import grad_hess, loglik
 from .offset_terms import OffsetTerms
+from .threads import single_threaded_blas
 
 EVENT_EFFECT = "stream_id"  # a level per past stream: unknown for an upcoming one
 # a row whose SKU (or brand) level was never seen has its log mean uncertain by effect_sd per
@@ -27,6 +28,9 @@ EVENT_EFFECT = "stream_id"  # a level per past stream: unknown for an upcoming o
 PRODUCT_EFFECTS = ("merchant_id+sku_id", "merchant_id+brand")
 
 Keys = dict[str, np.ndarray]  # random effect spec -> each row's level
+# a fit on this many rows or more first fits a share of them, and starts from there
+WARM_ROWS = 50_000
+WARM_SHARE = 0.125
 
 
 class RandomEffectsStart:
@@ -58,6 +62,8 @@ class RandomEffectsStart:
         """Fit on X's rows (their levels `keys`, outcomes y, sold out `censored`, NB sizes r)
         and return their start but the stream's own level. `near`: a fit on similar rows, which
         the solver starts from (a level it lacks at 0)."""
+        if near is None and len(X) >= WARM_ROWS:
+            near = self._on_a_share(X, keys, y, censored, r)
         design = self.terms.design(X)
         levels = {spec: pd.Index(pd.unique(k)) for spec, k in keys.items()}
         effects = effect_matrix(levels, keys, len(X)) if levels else None
@@ -65,9 +71,28 @@ class RandomEffectsStart:
         start = None
         if near is not None:
             start = moved_to(near.theta_, near.levels_, design.shape[1], levels)
-        theta = fit_log_linear(design, y, r, censored, effects, penalty, start=start)
+        # the last effect's levels are eliminated exactly in each Newton step (see newton_step)
+        tail = len(list(levels.values())[-1]) if levels else 0
+        theta = fit_log_linear(design, y, r, censored, effects, penalty, start=start, tail=tail)
         self.theta_, self.levels_ = theta, levels
         return design @ theta[: design.shape[1]] + known_effects(effects, theta, levels)
+
+    def _on_a_share(
+        self, X: pd.DataFrame, keys: Keys, y: np.ndarray, censored: np.ndarray, r: np.ndarray
+    ) -> RandomEffectsStart:
+        """A fit on the rows of a seeded WARM_SHARE of the last effect's levels (each past
+        stream's, so that a stream keeps all its rows), where the full fit starts: from the
+        intercept alone Newton needs a dozen damped steps on every row before it converges, from
+        here a few. The same optimum, reached sooner (itself started the same way on a share of
+        its rows while they are many)."""
+        last = list(keys.values())[-1] if keys else np.arange(len(X))
+        codes, uniques = pd.factorize(last)
+        pick = np.random.default_rng(0).random(len(uniques)) < WARM_SHARE
+        rows = pick[codes]
+        share = RandomEffectsStart(self.terms, self.effect_sd, self.copies)
+        r = np.broadcast_to(np.asarray(r, dtype=float), len(y))
+        share.fit_transform(X[rows], rows_of(keys, rows), y[rows], censored[rows], r[rows])
+        return share
 
     def log_mean(self, X: pd.DataFrame, keys: Keys, trees: np.ndarray | None = None) -> np.ndarray:
         """log mu of X's rows: `trees` (their boosted part; none: 0) plus the start."""
@@ -183,6 +208,7 @@ def fit_log_linear(
     tol: float = 1e-10,
     max_iter: int = 100,
     start: np.ndarray | None = None,
+    tail: int = 0,
 ) -> np.ndarray:
     """theta of log mu = design @ theta[:p] (+ effects @ theta[p:]) by censored NB maximum
     likelihood at sizes r (the first column is the intercept; it starts at log mean y, or all
@@ -194,10 +220,29 @@ def fit_log_linear(
     level seen a few times is shrunk toward its group's mean, and an unseen one sits at it.
 
     Damped Newton: the Hessian X' diag(h) X + penalty is sparse (a row touches its design
-    columns and one level per effect), each step solves it by conjugate gradients with a
-    diagonal preconditioner, and a backtracking line search keeps every step downhill. Stops
-    when the Newton decrement per row falls below `tol` (a handful of steps; a quasi-Newton
-    method needs hundreds over thousands of levels)."""
+    columns and one level per effect), each step solves it by conjugate gradients (newton_step;
+    the last `tail` columns of `effects`, the levels of one effect, eliminated exactly), and a
+    backtracking line search keeps every step downhill. Stops when the Newton decrement per row
+    falls below `tol` (a handful of steps; a quasi-Newton method needs hundreds over thousands
+    of levels)."""
+    with single_threaded_blas():
+        return _fit_log_linear(
+            design, y, r, censored, effects, effect_penalty, tol, max_iter, start, tail
+        )
+
+
+def _fit_log_linear(
+    design: np.ndarray,
+    y: np.ndarray,
+    r: np.ndarray,
+    censored: np.ndarray,
+    effects: sparse.spmatrix | None,
+    effect_penalty: np.ndarray | float | None,
+    tol: float,
+    max_iter: int,
+    start: np.ndarray | None,
+    tail: int,
+) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     r = np.broadcast_to(np.asarray(r, dtype=float), y.shape)
     censored = np.asarray(censored, dtype=bool)
@@ -250,15 +295,13 @@ def fit_log_linear(
     for _ in range(max_iter):
         g, h = grad_hess(f, y, r, censored)
         grad = gradient(g) + pen * theta
-        hess = hessian(h)
-        precond = sparse.diags(1.0 / hess.diagonal())
         # inexact Newton: solved loosely far from the optimum, where the quadratic model is
         # rough anyway, and ever more tightly as the gradient shrinks (a forcing term in
         # proportion to it keeps the convergence fast)
         norm = float(np.linalg.norm(grad))
         first = norm if first is None else first
         rtol = float(np.clip(norm / max(first, 1e-300), 1e-10, 0.1))
-        step, _ = sparse_linalg.cg(hess, -grad, rtol=rtol, maxiter=1000, M=precond)
+        step = newton_step(hessian(h), grad, rtol, p, tail if effects is not None else 0)
         decrement = -float(grad @ step)
         if not np.isfinite(decrement) or decrement <= 0:
             break
@@ -275,3 +318,50 @@ def fit_log_linear(
         if decrement / n < tol:
             break
     return theta if np.isfinite(theta).all() else initial
+
+
+def newton_step(
+    hess: sparse.csr_matrix, grad: np.ndarray, rtol: float, p: int = 0, tail: int = 0
+) -> np.ndarray:
+    """The step solving hess @ step = -grad to a residual of rtol x |grad|, by conjugate
+    gradients with a diagonal preconditioner.
+
+    With `tail`, the last `tail` columns are the levels of one random effect: a row touches at
+    most one of them, so their block of the Hessian is diagonal, and they are eliminated
+    exactly (a Schur complement): conjugate gradients solve for the other terms only, on the
+    complement, preconditioned by its diagonal and its first `p` columns' (the design's) dense
+    block solved exactly, then the tail levels follow each in one division. Each past stream's
+    level, the effect with the most levels, couples everything else (a stream's SKUs, its
+    streamer, the design's trends); eliminated, the complement needs a third of the
+    iterations."""
+    if tail == 0:
+        step, _ = sparse_linalg.cg(
+            hess, -grad, rtol=rtol, maxiter=1000, M=sparse.diags(1.0 / hess.diagonal())
+        )
+        return step
+    m = hess.shape[0] - tail
+    rest, cross = hess[:m, :m], hess[:m, m:]
+    cross_t = cross.T.tocsr()
+    d = hess.diagonal()[m:]
+    b = -grad
+    rhs = b[:m] - cross @ (b[m:] / d)
+    diagonal = rest.diagonal() - cross.multiply(cross) @ (1.0 / d)
+    top = rest[:p, :p].toarray() - (cross[:p] @ sparse.diags(1.0 / d) @ cross_t[:, :p]).toarray()
+    top_inv = np.linalg.pinv(top, hermitian=True) if p else np.zeros((0, 0))
+
+    def complement(v: np.ndarray) -> np.ndarray:
+        return rest @ v - cross @ ((cross_t @ v) / d)
+
+    def precondition(v: np.ndarray) -> np.ndarray:
+        return np.concatenate([top_inv @ v[:p], v[p:] / diagonal[p:]])
+
+    size = float(np.linalg.norm(rhs))
+    tight = min(rtol * float(np.linalg.norm(b)) / max(size, 1e-300), 0.5)
+    solved, _ = sparse_linalg.cg(
+        sparse_linalg.LinearOperator((m, m), matvec=complement),
+        rhs,
+        rtol=tight,
+        maxiter=1000,
+        M=sparse_linalg.LinearOperator((m, m), matvec=precondition),
+    )
+    return np.concatenate([solved, (b[m:] - cross_t @ solved) / d])
