@@ -87,7 +87,7 @@ def fit_demand(
         if past.empty:
             raise ValueError(f"no stream ended with recorded sales by {as_of}: nothing to learn")
         train = training_rows(past, config.train_lead_hours)
-        X = build_features(train, None, source, config.festivals, config.timezone, history=past)
+        X = build_features(train, None, source, config.festivals, config.timezone, as_of)
     model = make_demand_model(config) if model is None else model
     with timer.stage("demand model", progress):
         y = train["units_sold"].to_numpy(dtype=float)
@@ -113,9 +113,8 @@ def upcoming_features(
     else:
         cutoff = upcoming["start_time"] - pd.Timedelta(hours=float(lead_hours))
     upcoming = upcoming.assign(cutoff=cutoff).reset_index(drop=True)
-    known = fitted.lineup[fitted.lineup["end_time"] <= cutoff.max()]
     source = fitted.source if tables is fitted.source.tables else prepare_tables(tables)
-    X = build_features(upcoming, None, source, config.festivals, config.timezone, history=known)
+    X = build_features(upcoming, None, source, config.festivals, config.timezone)
     return upcoming, X
 
 
