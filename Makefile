@@ -74,8 +74,8 @@ format: $(STAMP) ## Format the code
 docs-config: $(STAMP) ## Write docs/configuration.md and configs/default.yaml from the config model
 	$(BIN)/demandmatch config-docs --docs docs/configuration.md --yaml configs/default.yaml
 
-bench: $(STAMP) ## Forecast and plan quality against the oracle and naive baselines on demo worlds
-	$(BIN)/python benchmarks/bench_demo.py --seeds 0 1 2 3 4 5
+bench: $(STAMP) ## Forecasts and plans on every world of the zoo (3 seeds each) against oracle, point and naive plans
+	$(BIN)/python benchmarks/bench_zoo.py --seeds 0 1 2 --workers 2 --out outputs/bench-zoo
 
 bench-scale: $(STAMP) ## Plan solve time, memory and gap to the LP bound at 1k, 10k and 50k SKUs
 	$(BIN)/python benchmarks/bench_plan_scale.py --sizes 1000 10000 50000

@@ -31,7 +31,7 @@ def readings(seed: int, size: str, config) -> pd.DataFrame:
     lineup = source.lineup
     past = lineup[lineup["units_sold"].notna()].drop_duplicates("stream_id")
     rows = training_rows(past, LEADS).reset_index(drop=True)
-    X = build_features(rows, None, source, config.festivals, config.timezone, history=lineup)
+    X = build_features(rows, None, source, config.festivals, config.timezone)
     hype = truth.drop_duplicates("stream_id").set_index("stream_id")
     hidden = (hype["log_hype"] - hype["hype_center"]).reindex(X["stream_id"]).to_numpy()
     out = []

@@ -1,10 +1,11 @@
 """Feature rows built on a Dask cluster, a partition of streams per task.
 
 The tables the features read (`FeatureTables`: the lineup, the videos with their projected reach,
-the catalog) and the history are sent to every worker once; each task builds the features of its
-partition's rows with `features.build_features`, the single machine's code. A stream's rows (at
-every cutoff) stay in one partition, since a row's features read its stream's lineup, so every
-row gets the features the single machine gives it; the categories are set over all rows after."""
+the catalog) and the forecast's as-of time are sent to every worker once; each task builds the
+features of its partition's rows with `features.build_features`, the single machine's code. A
+stream's rows (at every cutoff) stay in one partition, since a row's features read its stream's
+lineup, so every row gets the features the single machine gives it; the categories are set over
+all rows after."""
 
 from __future__ import annotations
 
@@ -42,17 +43,19 @@ class PartitionedFeatures:
         source: FeatureTables,
         festivals: Sequence[Festival],
         timezone: str,
-        history: pd.DataFrame | None = None,
+        as_of: pd.Timestamp | None = None,
     ) -> pd.DataFrame:
         if not lineup.index.is_unique:
             raise ValueError("feature rows need a unique index to be put back in order")
         n = self.partitions or 2 * max(len(self.client.scheduler_info()["workers"]), 1)
         parts = stream_partitions(lineup, n)
-        history = lineup if history is None else history  # all rows', not a partition's
+        if as_of is None:  # all rows' latest cutoff, not a partition's
+            cut = lineup["cutoff"] if cutoffs is None else lineup["stream_id"].map(cutoffs)
+            as_of = cut.max()
         if len(parts) < 2:
-            return build_features(lineup, cutoffs, source, festivals, timezone, history)
+            return build_features(lineup, cutoffs, source, festivals, timezone, as_of)
         shared = self.client.scatter(
-            {"source": source, "history": history, "cutoffs": cutoffs}, broadcast=True
+            {"source": source, "as_of": as_of, "cutoffs": cutoffs}, broadcast=True
         )
         futures = [
             self.client.submit(
@@ -74,5 +77,5 @@ class PartitionedFeatures:
 
 def _build(rows: pd.DataFrame, shared: dict, festivals: tuple, timezone: str) -> pd.DataFrame:
     return build_features(
-        rows, shared["cutoffs"], shared["source"], festivals, timezone, history=shared["history"]
+        rows, shared["cutoffs"], shared["source"], festivals, timezone, shared["as_of"]
     )

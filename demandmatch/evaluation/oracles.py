@@ -25,13 +25,47 @@ from demandmatch.simulate import HYPE_SD, POP_SD
 LEVELS = np.array(QUANTILE_LEVELS)
 
 
-def hype_blind(t: pd.DataFrame, nodes: int = 9) -> tuple[list[np.ndarray], np.ndarray]:
+Hype = tuple[tuple[float, float], ...]  # a normal scale mixture: (weight, sd) pairs
+DEMO_HYPE: Hype = ((1.0, HYPE_SD),)
+
+
+def hype_blind(
+    t: pd.DataFrame, hype: Hype = DEMO_HYPE, nodes: int = 9
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Survival curves and q05..q95 of each row's demand for a forecaster that knows everything
-    but the stream's hidden hype: the true NB with the hype integrated out over its prior
-    (normal, centred at `hype_center`, spread HYPE_SD). The ceiling for a forecast that cannot
-    read the hype from the short videos."""
-    sd = np.full(len(t), HYPE_SD)
-    return blind(t, t["log_hype"].to_numpy(), t["hype_center"].to_numpy(), sd, nodes)
+    but the stream's hidden hype: the true NB with the hype integrated out over its prior,
+    centred at `hype_center`, a normal scale mixture `hype` (the world's scenario.json "hype";
+    the demo's: one normal of spread HYPE_SD). The ceiling for a forecast that cannot read the
+    hype from the short videos."""
+    hidden, center = t["log_hype"].to_numpy(), t["hype_center"].to_numpy()
+    if len(hype) == 1:
+        return blind(t, hidden, center, np.full(len(t), hype[0][1]), nodes)
+    parts = [blind(t, hidden, center, np.full(len(t), sd), nodes)[0] for _, sd in hype]
+    weights = [w / sum(w for w, _ in hype) for w, _ in hype]
+    surv = []
+    for curves in zip(*parts, strict=True):
+        top = max(len(c) for c in curves)
+        surv.append(
+            sum(w * np.pad(c, (0, top - len(c))) for w, c in zip(weights, curves, strict=True))
+        )
+    return surv, quantiles_of(surv, LEVELS)
+
+
+def hype_blind_mean(t: pd.DataFrame, hype: Hype = DEMO_HYPE) -> np.ndarray:
+    """The mean of `hype_blind`'s demand per row."""
+    hidden, center = t["log_hype"].to_numpy(), t["hype_center"].to_numpy()
+    total = sum(w for w, _ in hype)
+    return sum(w / total * blind_mean(t, hidden, center, np.full(len(t), sd)) for w, sd in hype)
+
+
+def quantiles_of(survival: list[np.ndarray], levels: np.ndarray) -> np.ndarray:
+    """Quantiles (smallest k with P(D <= k) >= level) of each row's survival curve
+    (survival[i][u - 1] = P(D >= u))."""
+    out = np.zeros((len(survival), len(levels)))
+    for i, s in enumerate(survival):
+        cdf = 1.0 - np.asarray(s, dtype=float)  # P(D <= k), k = 0 .. len(s) - 1
+        out[i] = np.searchsorted(cdf, np.asarray(levels) - 1e-12)
+    return out
 
 
 def video_horizon(

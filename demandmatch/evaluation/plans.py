@@ -87,6 +87,55 @@ def sku_outcomes(
     return out.assign(leftover_cost=out["expected_leftover"].to_numpy() * margin)
 
 
+def point_survival(median: np.ndarray) -> list[np.ndarray]:
+    """Survival curves of a point forecast (demand = each row's median for sure): the point
+    plan, which orders the sum of the medians, less stock on hand, within the same rules."""
+    return [np.ones(int(round(v))) for v in np.asarray(median, dtype=float)]
+
+
+def binding_budgets(
+    merchants: pd.DataFrame, plan: pd.DataFrame, skus: pd.DataFrame, share: float
+) -> pd.DataFrame:
+    """`merchants` with each budget set to `share` of what `plan` (one row per SKU, order_qty)
+    spends for it: below that plan's spend, so the budget binds wherever it ordered."""
+    cost = plan[["merchant_id", "sku_id", "order_qty"]].merge(
+        skus[["merchant_id", "sku_id", "unit_cost"]], on=["merchant_id", "sku_id"]
+    )
+    spend = (cost["order_qty"] * cost["unit_cost"]).groupby(cost["merchant_id"]).sum()
+    budget = merchants["merchant_id"].map(spend).fillna(0.0) * share
+    return merchants.assign(budget=budget.round(2).to_numpy())
+
+
+def broken_rules(plan: pd.DataFrame, skus: pd.DataFrame, merchants: pd.DataFrame) -> dict:
+    """How many SKUs' orders break the case pack (not a whole number of packs) or the MOQ
+    (ordered, but fewer than it), and how many merchants' orders break the budget (cost more)
+    or the space (stock after ordering above capacity_l, when an order was placed)."""
+    p = plan[["merchant_id", "sku_id", "order_qty"]].merge(
+        skus[["merchant_id", "sku_id", "case_pack", "moq", "unit_cost", "on_hand"]].assign(
+            volume=skus["unit_volume_l"].fillna(0.0)
+        ),
+        on=["merchant_id", "sku_id"],
+    )
+    q = p["order_qty"].to_numpy()
+    out = {
+        "broken_pack": int((q % p["case_pack"].to_numpy() != 0).sum()),
+        "broken_moq": int(((q > 0) & (q < p["moq"].to_numpy())).sum()),
+    }
+    m = merchants.set_index("merchant_id")
+    by = p.groupby("merchant_id")
+    spend = by.apply(lambda g: float((g["order_qty"] * g["unit_cost"]).sum()), include_groups=False)
+    space = by.apply(
+        lambda g: float(((g["on_hand"] + g["order_qty"]) * g["volume"]).sum()), include_groups=False
+    )
+    ordered = by["order_qty"].sum() > 0
+    budget = m["budget"].reindex(spend.index).astype(float)
+    capacity = m["capacity_l"].reindex(space.index).astype(float)
+    out["broken_budget"] = int((spend > budget + 1e-6 * np.maximum(budget, 1.0)).sum())
+    over = ordered & (space > capacity + 1e-6 * np.maximum(capacity, 1.0))
+    out["broken_capacity"] = int(over.sum())
+    return out
+
+
 def score_plan(
     items: pd.DataFrame,
     skus: pd.DataFrame,
@@ -94,11 +143,14 @@ def score_plan(
     order_qty: pd.Series,
     allocation: pd.Series,
 ) -> dict[str, float]:
-    """Expected profit and the cost of the expected leftover (unit cost above salvage) of a plan
-    (`order_qty` per SKU row of `skus`, `allocation` per item row of `items`) under the true
-    survival curves, summed over the SKUs (sku_outcomes)."""
+    """Expected profit, the cost of the expected leftover (unit cost above salvage) and the fill
+    rate (expected sales / expected demand over every stream item) of a plan (`order_qty` per
+    SKU row of `skus`, `allocation` per item row of `items`) under the true survival curves,
+    summed over the SKUs (sku_outcomes)."""
     out = sku_outcomes(items, skus, truth_surv, order_qty, allocation)
+    demand = float(out["expected_demand"].sum())
     return {
         "profit": float(out["expected_profit"].sum()),
         "leftover_cost": float(out["leftover_cost"].sum()),
+        "fill_rate": float(out["expected_sales"].sum() / demand) if demand > 0 else 1.0,
     }

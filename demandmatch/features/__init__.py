@@ -6,9 +6,12 @@ as-of time (or `start_time - lead` for a nowcast), for a past stream the engine 
 it will be asked about them. History counts a past stream only once it has ended
 (start + duration <= cutoff); video traffic counts only snapshots with `observed_at <= cutoff`.
 
-`build_features` is the entry; the modules hold the parts: `lineup` (the joined rows and a row's
-place in its stream), `price`, `calendar`, `history` (as-of statistics of past streams),
-`video` (short-video traffic and hype) and `video_reach` (each video's projected final views).
+`build_features` is the entry. Its first step cuts the source to what was known when the
+forecast was made (`known.known_at`): outcomes, viewers and lineups of streams that had not
+ended, and snapshots read later, are gone before any helper sees the tables. The modules hold the
+parts: `known` (that cut), `lineup` (the joined rows and a row's place in its stream), `price`,
+`calendar`, `history` (as-of statistics of past streams), `video` (short-video traffic and
+hype) and `video_reach` (each video's projected final views).
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from demandmatch.data.tables import Tables
 
 from .calendar import Festival, calendar_features
 from .history import history_features, past_outcomes, stream_totals
+from .known import Known, known_at
 from .lineup import lineup_features, lineup_frame
 from .price import price_features
 from .video import hype_features, video_features
 from .video_reach import projected_reach
 
-__all__ = ["FeatureTables", "build_features", "lineup_frame", "prepare_tables"]
+__all__ = ["FeatureTables", "Known", "build_features", "known_at", "lineup_frame", "prepare_tables"]
 
 CATEGORICAL = ("category", "merchant_id")
 # the per-row columns in a fixed order: LightGBM's column sampling and its ties between equally
@@ -80,13 +84,15 @@ def build_features(
     source: FeatureTables,
     festivals: Sequence[Festival],
     timezone: str,
-    history: pd.DataFrame | None = None,
+    as_of: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """One feature row per lineup row (same index).
 
     `cutoffs` maps stream_id -> cutoff time; with None, `lineup` carries its own per-row
-    `cutoff` column (the same stream may then appear once per cutoff). History comes from the
-    rows of `history` (default: `lineup`) that have outcomes and ended by each row's cutoff.
+    `cutoff` column (the same stream may then appear once per cutoff). `as_of`: when the
+    forecast is made, at or after every row's cutoff (default: the latest cutoff). The source
+    is cut to what was known then (`known_at`) before anything reads it; each row's history is
+    the streams of that cut that ended by the row's own cutoff.
     """
     rows = lineup.copy()
     if cutoffs is not None:
@@ -96,8 +102,13 @@ def build_features(
     if rows["cutoff"].isna().any():
         missing = rows.loc[rows["cutoff"].isna(), "stream_id"].iloc[0]
         raise ValueError(f"no cutoff given for stream {missing}")
-    source_rows = (lineup if history is None else history).drop_duplicates(["stream_id", "sku_id"])
-    past = past_outcomes(source_rows)
+    latest = rows["cutoff"].max()
+    if as_of is None:
+        as_of = latest
+    elif latest > as_of:
+        raise ValueError(f"a row's cutoff {latest} is after the forecast's as-of time {as_of}")
+    known = known_at(source.lineup, source.video, as_of)
+    past = past_outcomes(known.history)
     feats = rows[["stream_id", "sku_id", "streamer_id", "brand"]].copy()  # keys, not inputs
     static = pd.concat(
         [
@@ -108,14 +119,14 @@ def build_features(
         axis=1,
     )
     feats = feats.join(static[list(STATIC_COLUMNS)])
-    feats = feats.join(video_features(rows, source.video))
+    feats = feats.join(video_features(rows, known.video))
     feats = feats.join(history_features(rows, past, ["merchant_id", "sku_id"], "sku"))
     feats = feats.join(history_features(rows, past, ["category"], "cat"))
     feats = feats.join(history_features(rows, past, ["brand"], "brand"))
     feats = feats.join(history_features(rows, stream_totals(past), ["streamer_id"], "streamer"))
     feats = feats.join(history_features(rows, past, ["streamer_id", "category"], "streamer_cat"))
     feats["views_per_follower"] = feats["video_views"] / (rows["followers"] + 1.0)
-    feats = feats.join(hype_features(rows, feats, source.video, past))
+    feats = feats.join(hype_features(rows, feats, known, past))
     feats["cold_sku"] = feats["sku_n_past"].eq(0)
     feats["cold_streamer"] = feats["streamer_n_past"].eq(0)
     for col in CATEGORICAL:

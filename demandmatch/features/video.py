@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .history import TS, running_mean
+from .known import Known
 
 
 def video_features(rows: pd.DataFrame, video: pd.DataFrame) -> pd.DataFrame:
@@ -99,17 +100,24 @@ def usual_per_streamer(rows: pd.DataFrame, per_stream: pd.Series, past: pd.DataF
 
 
 def hype_features(
-    rows: pd.DataFrame, feats: pd.DataFrame, video: pd.DataFrame, past: pd.DataFrame
+    rows: pd.DataFrame, feats: pd.DataFrame, known: Known, past: pd.DataFrame
 ) -> pd.DataFrame:
     """video_views_vs_usual (log views per video so far) and video_reach_vs_usual (log projected
-    reach) against the mean of each video's last snapshot over the streamer's past streams:
-    `feats` holds the rows' video_features, `video` the snapshots with their log_reach."""
+    reach) against the streamer's usual over its past streams: `feats` holds the rows' video
+    features, `known` the snapshots known when the forecast is made (with their log_reach).
+
+    A past stream's videos count as they stood when it began (each video's last snapshot
+    observed by its stream's start): known to any row whose cutoff is after the stream ended,
+    and comparable to today's pre-stream traffic. Snapshots read after a stream, which a row
+    learned from as of an earlier cutoff could not have seen, never enter its usual."""
     out = pd.DataFrame(index=rows.index)
     per_video = np.log1p(feats["video_views"] / feats["video_n"].where(feats["video_n"] > 0))
+    video = known.video
     if video.empty:
         out["video_views_vs_usual"] = np.nan
         out["video_reach_vs_usual"] = np.nan
         return out
+    video = video[video["observed_at"] <= video["stream_id"].map(known.starts)]
     final = video.sort_values("observed_at").groupby("video_id").tail(1)
     views = np.log1p(final.groupby("stream_id")["views"].mean())
     reach = final.groupby("stream_id")["log_reach"].mean()

@@ -111,7 +111,7 @@ def fit_demand(
             len(past), config.train_lead_hours, config.train_leads_per_item, config.train_rows_max
         )
         train = training_rows(past, config.train_lead_hours, per_item, config.seed)
-        X = features(train, None, source, config.festivals, config.timezone, history=past)
+        X = features(train, None, source, config.festivals, config.timezone, as_of)
         X = model_features(X, config.model.drop_features)
     model = make_demand_model(config) if model is None else model
     with timer.stage("demand model", progress):
@@ -139,9 +139,8 @@ def upcoming_features(
     else:
         cutoff = upcoming["start_time"] - pd.Timedelta(hours=float(lead_hours))
     upcoming = upcoming.assign(cutoff=cutoff).reset_index(drop=True)
-    known = fitted.lineup[fitted.lineup["end_time"] <= cutoff.max()]
     source = fitted.source if tables is fitted.source.tables else prepare_tables(tables)
-    X = features(upcoming, None, source, config.festivals, config.timezone, history=known)
+    X = features(upcoming, None, source, config.festivals, config.timezone)
     return upcoming, X
 
 

@@ -81,8 +81,8 @@ def test_features_per_partition_are_the_single_machines(client, tiny_world):
     past, _ = split_rows(source.lineup, default_as_of(tables), 0)
     train = training_rows(past, config.train_lead_hours)
     args = (train, None, source, config.festivals, config.timezone)
-    here = build_features(*args, history=past)
-    there = PartitionedFeatures(client, partitions=5)(*args, history=past)
+    here = build_features(*args)  # as of the latest cutoff of all rows, not of a partition's
+    there = PartitionedFeatures(client, partitions=5)(*args)
     pd.testing.assert_frame_equal(there, here)
 
 

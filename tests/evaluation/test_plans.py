@@ -19,7 +19,8 @@ def test_a_newsvendor_plan_scores_as_by_hand() -> None:
     assert out["leftover_cost"].iloc[0] == pytest.approx(leftover * (8 - 2))
     assert out["expected_profit"].iloc[0] == pytest.approx(2 * 5 - 8 * 5 + 18 * 0.9 * sales)
     total = score_plan(inst.items, inst.skus, inst.survival, pd.Series(order), pd.Series(alloc))
-    assert total == pytest.approx({"profit": 26.7, "leftover_cost": leftover * 6})
+    expected = {"profit": 26.7, "leftover_cost": leftover * 6, "fill_rate": sales / 4.5}
+    assert total == pytest.approx(expected)  # E[D] = 4.5
 
 
 def test_a_plan_is_read_back_aligned_with_the_tables_whatever_their_order() -> None:

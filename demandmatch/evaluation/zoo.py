@@ -1,0 +1,300 @@
+"""The engine scored on the world zoo: forecasts and the decisions made on them, per world,
+against references that know the world's truth, with and without budgets that bind.
+
+Per world (a scenario at a seed, read back through the data contract):
+
+- forecast: exact expected pinball loss under the true distribution against that of the
+  hype-blind forecaster (knows everything but each stream's hidden hype, integrated out over the
+  world's own hype law, its scenario.json "hype") and of the truth itself; q10-q90 coverage
+  under the truth minus the truth's own; bias of the mean; the same pinball and bias on the
+  rows of SKUs new to streams;
+- decisions: the plan made on the forecast, the oracle plan (made on the true distribution),
+  the point plan (made as if demand were each row's median, so it orders the sum of medians)
+  and the naive rule (1.2 x mean past sales), each scored under the truth: expected profit,
+  the cost of the expected leftover (waste) and the fill rate; and any broken case pack, MOQ,
+  budget or space rule of the plans the optimiser made. Twice: with no budget ("free") and
+  with every merchant's budget at a share of what its free oracle plan spends ("budget").
+
+`world_figures` gives one world's figures (one flat dict); `zoo_table` their means per scenario
+and the worst scenario of each figure.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from demandmatch.config import Config
+from demandmatch.data import load_tables
+from demandmatch.data.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
+from demandmatch.data.tables import Tables
+from demandmatch.forecast.distributions import quantiles_negbin, survival_negbin
+from demandmatch.forecast.stages import DemandForecast
+from demandmatch.optimise import OptimiserSettings, PlanResult, plan_orders
+from demandmatch.simulate import Scenario, load_scenario, load_truth, simulate_world, write_world
+
+from .metrics import bias, coverage_negbin, expected_pinball_negbin
+from .oracles import hype_blind
+from .plans import binding_budgets, broken_rules, naive_plan, point_survival, score_plan
+
+LEVELS = np.array(QUANTILE_LEVELS)
+BUDGET_SHARE = 0.5  # binding budgets: this share of each merchant's free oracle plan's spend
+VARIANTS = ("free", "budget")
+PLANS = ("engine", "oracle", "point")  # made by the optimiser; the naive rule is not
+
+
+@dataclass(frozen=True)
+class ZooWorld:
+    """A world as the engine reads it (its data directory through the contract's loader), with
+    its truth and the scenario its scenario.json records."""
+
+    tables: Tables
+    truth: pd.DataFrame
+    scenario: Scenario
+
+
+def load_world(seed: int, size: str, scenario: str, timezone: str) -> ZooWorld:
+    """Simulate a world, write it and read it back as a user's data would be read."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = write_world(simulate_world(seed, size, scenario), Path(tmp))
+        return ZooWorld(load_tables(data, timezone), load_truth(Path(tmp)), load_scenario(tmp))
+
+
+def truth_rows(fc: DemandForecast, truth: pd.DataFrame) -> pd.DataFrame:
+    """The truth of each forecast row, in the forecast's order."""
+    keys = fc.forecasts[["stream_id", "sku_id"]]
+    t = keys.merge(truth, on=["stream_id", "sku_id"], how="left", validate="one_to_one")
+    if t["mean"].isna().any():
+        raise ValueError("the truth lacks some forecast rows")
+    return t
+
+
+def forecast_figures(
+    fc: DemandForecast, t: pd.DataFrame, hype: Sequence[tuple[float, float]]
+) -> dict[str, float]:
+    """Exact scores of the forecast under the truth `t` (truth_rows), against the truth's own
+    and the hype-blind forecaster's (integrated over `hype`), on every row and on new SKUs."""
+    mu, size = t["mean"].to_numpy(), t["size"].to_numpy()
+    q = fc.forecasts[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)
+    mean = fc.forecasts["mean"].to_numpy(dtype=float)
+    q_true = quantiles_negbin(mu, size, LEVELS)
+    q_blind = hype_blind(t, tuple(hype))[1]
+    loss = expected_pinball_negbin(q, LEVELS, mu, size).mean(axis=1)
+    oracle = expected_pinball_negbin(q_true, LEVELS, mu, size).mean(axis=1)
+    blind = expected_pinball_negbin(q_blind, LEVELS, mu, size).mean(axis=1)
+    cover = coverage_negbin(q[:, 1], q[:, -2], mu, size).mean()
+    cover_true = coverage_negbin(q_true[:, 1], q_true[:, -2], mu, size).mean()
+    new = fc.lineup["cold_sku"].to_numpy(dtype=bool)
+    out = {
+        "rows": float(len(t)),
+        "pinball_vs_blind": float(loss.mean() / blind.mean()),
+        "pinball_vs_oracle": float(loss.mean() / oracle.mean()),
+        "blind_vs_oracle": float(blind.mean() / oracle.mean()),
+        "coverage_gap": float(cover - cover_true),
+        "bias": bias(mu, mean),
+        "new_rows": float(new.sum()),
+        "new_pinball_vs_oracle": np.nan,
+        "new_bias": np.nan,
+    }
+    if new.any():
+        out["new_pinball_vs_oracle"] = float(loss[new].mean() / oracle[new].mean())
+        out["new_bias"] = bias(mu[new], mean[new])
+    return out
+
+
+def optimiser_settings(config: Config) -> OptimiserSettings:
+    o = config.optimiser
+    return OptimiserSettings(
+        time_limit_s=o.time_limit_s,
+        mip_gap=o.mip_gap,
+        max_breakpoints=o.max_breakpoints,
+        solver=o.solver,
+        mip_max_skus=o.mip_max_skus,
+    )
+
+
+def decision_figures(
+    fc: DemandForecast,
+    tables: Tables,
+    items: pd.DataFrame,
+    skus: pd.DataFrame,
+    t: pd.DataFrame,
+    settings: OptimiserSettings,
+    budget_share: float = BUDGET_SHARE,
+) -> dict[str, float]:
+    """The plans of every reference in both variants, scored under the truth `t`: figures named
+    `<variant>_<plan>_<figure>` (profit, leftover_cost, fill_rate; broken_* for the plans the
+    optimiser made). `items` and `skus` are the optimiser's inputs of `fc` (runs.optimiser_inputs,
+    in the forecast's row order)."""
+    truth_surv = survival_negbin(t["mean"].to_numpy(), t["size"].to_numpy())
+    survival = {
+        "engine": fc.survival,
+        "oracle": truth_surv,
+        "point": point_survival(fc.forecasts["q50"].to_numpy()),
+    }
+    free = tables.merchants[["merchant_id", "capacity_l"]].assign(budget=np.nan)
+    out: dict[str, float] = {}
+    merchants = free
+    for variant in VARIANTS:
+        plans: dict[str, PlanResult] = {}
+        for name in PLANS:
+            plans[name] = plan_orders(items, skus, merchants, survival[name], settings)
+            order, alloc = _plan_columns(plans[name], items, skus)
+            for k, v in score_plan(items, skus, truth_surv, order, alloc).items():
+                out[f"{variant}_{name}_{k}"] = v
+            for k, v in broken_rules(plans[name].plan, skus, merchants).items():
+                out[f"{variant}_{name}_{k}"] = float(v)
+        naive = naive_plan(fc, tables, skus, merchants)
+        for k, v in score_plan(items, skus, truth_surv, *naive).items():
+            out[f"{variant}_naive_{k}"] = v
+        if variant == "free":
+            merchants = binding_budgets(free, plans["oracle"].plan, skus, budget_share)
+    return out
+
+
+def _plan_columns(res: PlanResult, items: pd.DataFrame, skus: pd.DataFrame):
+    """(order per skus row, allocation per items row) of a plan, in the inputs' orders."""
+    order = res.plan.set_index(["merchant_id", "sku_id"])["order_qty"]
+    order = order.reindex(pd.MultiIndex.from_frame(skus[["merchant_id", "sku_id"]]))
+    alloc = res.allocation.set_index(["stream_id", "sku_id"])["allocated_units"]
+    alloc = alloc.reindex(pd.MultiIndex.from_frame(items[["stream_id", "sku_id"]]))
+    return order.reset_index(drop=True), alloc.reset_index(drop=True)
+
+
+def world_figures(
+    world: ZooWorld,
+    config: Config,
+    forecast: Callable[[Tables, Config], DemandForecast],
+    inputs: Callable[[DemandForecast, Tables], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]],
+    budget_share: float = BUDGET_SHARE,
+) -> dict[str, float]:
+    """Every figure of one world: `forecast(tables, config)` makes the forecast, `inputs(fc,
+    tables)` the optimiser's (items, skus, merchants) from it; with the fallbacks and choices
+    the model made (model_choices)."""
+    fc = forecast(world.tables, config)
+    t = truth_rows(fc, world.truth)
+    items, skus, _ = inputs(fc, world.tables)
+    if not (
+        items[["stream_id", "sku_id"]].to_numpy() == t[["stream_id", "sku_id"]].to_numpy()
+    ).all():
+        raise ValueError("the optimiser's items are not in the forecast's row order")
+    out = forecast_figures(fc, t, world.scenario.hype)
+    out |= decision_figures(
+        fc, world.tables, items, skus, t, optimiser_settings(config), budget_share
+    )
+    out |= {
+        f"choice_{k}": float(v)
+        for k, v in fc.model_choices.items()
+        if isinstance(v, int | float | np.number)
+    }
+    return out
+
+
+# ---- the table ------------------------------------------------------------------------------
+
+
+# each headline figure: (name in the table, how it is computed from a world's figures, which
+# way is worse: "min" = the lowest is the worst)
+def _ratio(a: str, b: str) -> Callable[[Mapping[str, float]], float]:
+    return lambda r: r[a] / r[b] if r[b] else np.nan
+
+
+HEADLINE: dict[str, tuple[Callable[[Mapping[str, float]], float], str]] = {
+    **{
+        f"{v} profit/oracle": (_ratio(f"{v}_engine_profit", f"{v}_oracle_profit"), "min")
+        for v in VARIANTS
+    },
+    **{
+        f"{v} profit/point": (_ratio(f"{v}_engine_profit", f"{v}_point_profit"), "min")
+        for v in VARIANTS
+    },
+    **{
+        f"{v} waste/naive": (_ratio(f"{v}_engine_leftover_cost", f"{v}_naive_leftover_cost"), "max")
+        for v in VARIANTS
+    },
+    **{f"{v} fill rate": (lambda r, v=v: r[f"{v}_engine_fill_rate"], "min") for v in VARIANTS},
+    **{
+        f"{v} oracle fill rate": (lambda r, v=v: r[f"{v}_oracle_fill_rate"], "min")
+        for v in VARIANTS
+    },
+    "broken rules": (
+        lambda r: sum(v for k, v in r.items() if "_broken_" in k and "_engine_" in k),
+        "max",
+    ),
+    "pinball/hype-blind": (lambda r: r["pinball_vs_blind"], "max"),
+    "pinball/oracle": (lambda r: r["pinball_vs_oracle"], "max"),
+    "coverage gap": (lambda r: r["coverage_gap"], "absmax"),
+    "bias": (lambda r: r["bias"], "absmax"),
+    "new-SKU pinball/oracle": (lambda r: r["new_pinball_vs_oracle"], "max"),
+    "new-SKU bias": (lambda r: r["new_bias"], "absmax"),
+}
+# the targets each headline figure is held to on the worst scenario
+TARGETS = {
+    "free profit/oracle": ">= 0.90",
+    "budget profit/oracle": ">= 0.90",
+    "free profit/point": ">= 1.00",
+    "budget profit/point": ">= 1.00",
+    "free waste/naive": "<= 0.50",
+    "budget waste/naive": "<= 0.50",
+    "broken rules": "0",
+    "pinball/hype-blind": "<= 1.00",
+    "coverage gap": "within 0.03",
+    "bias": "within 5%",
+    "new-SKU pinball/oracle": "<= 2.00",
+    "new-SKU bias": "within 15%",
+}
+
+
+def headline(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per world (`rows`: world_figures plus `scenario` and `seed`), the headline
+    figures as columns."""
+    out = pd.DataFrame(
+        {name: [f(r) for r in rows.to_dict("records")] for name, (f, _) in HEADLINE.items()}
+    )
+    out.insert(0, "seed", rows["seed"].to_numpy())
+    out.insert(0, "scenario", rows["scenario"].to_numpy())
+    return out
+
+
+def zoo_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The headline figures averaged over seeds per scenario (in the order first seen), then
+    `worst`: for each figure the worst scenario's mean, and `worst of` the scenario it is."""
+    h = headline(rows)
+    per = h.drop(columns="seed").groupby("scenario", sort=False).mean()
+    worst, which = {}, {}
+    for name, (_, way) in HEADLINE.items():
+        col = per[name].dropna()
+        if col.empty:
+            worst[name], which[name] = np.nan, ""
+            continue
+        key = {"min": col.idxmin(), "max": col.idxmax(), "absmax": col.abs().idxmax()}[way]
+        worst[name], which[name] = col[key], key
+    per.loc["worst"] = pd.Series(worst)
+    per.loc["worst of"] = pd.Series(which)
+    per.insert(0, "seeds", h.groupby("scenario", sort=False).size().reindex(per.index))
+    return per
+
+
+def markdown(table: pd.DataFrame, digits: int = 3) -> str:
+    """The zoo table as a markdown table: a row per figure, a column per scenario and the worst,
+    with the target of each figure."""
+    t = table.T
+    lines = ["| figure | " + " | ".join(t.columns) + " | target |"]
+    lines.append("|" + " --- |" * (len(t.columns) + 2))
+    for name, row in t.iterrows():
+        cells = [_cell(v, digits) for v in row]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {TARGETS.get(name, '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(v: object, digits: int) -> str:
+    if isinstance(v, str):
+        return v
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    return f"{float(v):.{digits}f}"

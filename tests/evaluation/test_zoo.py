@@ -1,0 +1,132 @@
+"""The zoo's scoring: the hype-blind reference over a mixture of hype laws, the rules a plan
+must keep, budgets that bind, the point plan, and the table's worst scenario."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from demandmatch.evaluation.oracles import LEVELS, hype_blind, hype_blind_mean, quantiles_of
+from demandmatch.evaluation.plans import binding_budgets, broken_rules, point_survival
+from demandmatch.evaluation.zoo import HEADLINE, zoo_table
+from demandmatch.forecast.distributions import quantiles_negbin, survival_negbin
+
+from .test_oracles import _rows
+
+
+def test_quantiles_of_a_survival_curve_are_the_distributions():
+    mean, size = np.array([0.4, 3.0, 25.0]), np.array([1.0, 4.0, 2.5])
+    surv = survival_negbin(mean, size, tail=1e-12)
+    assert np.array_equal(quantiles_of(surv, LEVELS), quantiles_negbin(mean, size, LEVELS))
+
+
+def test_a_mixture_of_one_law_is_that_law_and_its_mean_is_the_mixtures():
+    t = _rows()
+    one = hype_blind(t, ((1.0, 0.45),))
+    same = hype_blind(t, ((0.3, 0.45), (0.7, 0.45)))
+    assert np.array_equal(one[1], same[1])
+    for a, b in zip(one[0], same[0], strict=True):
+        assert np.allclose(a, b)
+    heavy = ((0.8, 0.3), (0.2, 0.8))
+    surv, q = hype_blind(t, heavy, nodes=21)
+    means = np.array([s.sum() for s in surv])
+    assert np.allclose(means, hype_blind_mean(t, heavy), rtol=1e-3)
+    # blind to a hype of +0.5 on the last row: its mean sits at the prior's, below the truth
+    assert hype_blind_mean(t, heavy)[3] < t["mean"][3]
+    assert (np.diff(q, axis=1) >= 0).all()
+
+
+def test_mixture_survival_is_the_weighted_sum_of_its_parts():
+    t = _rows().iloc[:1].reset_index(drop=True)
+    mix = hype_blind(t, ((0.25, 0.0), (0.75, 0.0)))[0][0]
+    # no spread in either part: the NB at the prior's centre (hype 0.2 above it taken out),
+    # whatever the weights
+    mean = 3.0 * np.exp(-0.2)
+    expect = stats.nbinom.sf(np.arange(len(mix)), 2.0, 2.0 / (2.0 + mean))
+    assert np.allclose(mix, expect)
+
+
+def _plan_inputs():
+    skus = pd.DataFrame(
+        {
+            "merchant_id": ["m1", "m1", "m2"],
+            "sku_id": ["a", "b", "c"],
+            "case_pack": [6, 1, 4],
+            "moq": [0, 5, 0],
+            "unit_cost": [10.0, 20.0, 5.0],
+            "on_hand": [0, 0, 10],
+            "unit_volume_l": [1.0, np.nan, 2.0],
+        }
+    )
+    merchants = pd.DataFrame(
+        {"merchant_id": ["m1", "m2"], "budget": [200.0, np.nan], "capacity_l": [np.nan, 30.0]}
+    )
+    return skus, merchants
+
+
+def test_broken_rules_counts_each_rule():
+    skus, merchants = _plan_inputs()
+    ok = skus[["merchant_id", "sku_id"]].assign(order_qty=[12, 5, 4])  # 120 + 100 > 200
+    assert broken_rules(ok, skus, merchants) == {
+        "broken_pack": 0,
+        "broken_moq": 0,
+        "broken_budget": 1,
+        "broken_capacity": 0,  # (10 + 4) x 2 = 28 litres of 30
+    }
+    bad = skus[["merchant_id", "sku_id"]].assign(order_qty=[7, 3, 8])
+    assert broken_rules(bad, skus, merchants) == {
+        "broken_pack": 1,
+        "broken_moq": 1,
+        "broken_budget": 0,  # 70 + 60
+        "broken_capacity": 1,  # 36 litres
+    }
+    none = skus[["merchant_id", "sku_id"]].assign(order_qty=[0, 0, 0])
+    full = merchants.assign(capacity_l=[np.nan, 5.0])  # over with stock on hand alone
+    assert sum(broken_rules(none, skus, full).values()) == 0
+
+
+def test_binding_budgets_are_a_share_of_the_plans_spend():
+    skus, merchants = _plan_inputs()
+    plan = skus[["merchant_id", "sku_id"]].assign(order_qty=[6, 5, 0])
+    got = binding_budgets(merchants, plan, skus, 0.5)
+    assert got["budget"].tolist() == [0.5 * (60 + 100), 0.0]
+    assert got["capacity_l"].equals(merchants["capacity_l"])
+
+
+def test_point_plan_is_sure_of_the_median():
+    surv = point_survival(np.array([0.0, 2.4, 3.6]))
+    assert [s.tolist() for s in surv] == [[], [1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
+
+
+def test_zoo_table_takes_the_worst_scenario_per_figure():
+    base = {k: 1.0 for k in ("free", "budget") for _ in [0]}
+    rows = []
+    for scenario, seed, profit, bias in (
+        ("a", 0, 90.0, 0.02),
+        ("a", 1, 70.0, 0.04),
+        ("b", 0, 95.0, -0.10),
+    ):
+        r = {"scenario": scenario, "seed": seed, **base}
+        for v in ("free", "budget"):
+            for name in ("engine", "oracle", "point", "naive"):
+                r[f"{v}_{name}_profit"] = profit if name == "engine" else 100.0
+                r[f"{v}_{name}_leftover_cost"] = 10.0
+                r[f"{v}_{name}_fill_rate"] = 0.5
+            r[f"{v}_engine_broken_pack"] = 0.0
+        r |= {
+            "pinball_vs_blind": 1.0,
+            "pinball_vs_oracle": 1.2,
+            "coverage_gap": 0.0,
+            "bias": bias,
+            "new_pinball_vs_oracle": np.nan,
+            "new_bias": np.nan,
+        }
+        rows.append(r)
+    table = zoo_table(pd.DataFrame(rows))
+    assert table.loc["a", "free profit/oracle"] == pytest.approx(0.8)
+    assert table.loc["worst", "free profit/oracle"] == pytest.approx(0.8)
+    assert table.loc["worst of", "free profit/oracle"] == "a"
+    assert table.loc["worst", "bias"] == pytest.approx(-0.10)  # the largest in size
+    assert table.loc["worst of", "bias"] == "b"
+    assert table.loc["a", "seeds"] == 2
+    assert set(HEADLINE) <= set(table.columns)
