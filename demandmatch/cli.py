@@ -135,7 +135,7 @@ def forecast(
             )
         finally:
             display.close()
-    _print_summary(run.summary, run.out_dir, str(run.record["tracking"]))
+    _print_summary(run.summary, run.out_dir, str(run.record["tracking"]), cfg.timezone)  # type: ignore[union-attr]
     print_warnings(run.record["warnings"])  # type: ignore[arg-type]
 
 
@@ -245,10 +245,22 @@ def _lost_sales(summary: dict[str, object]) -> str:
     return f"{total} ({shares})" if shares else total
 
 
-def _print_summary(summary: dict[str, object], out_dir: Path, tracking: str) -> None:
+def _local_time(iso: object, timezone: str) -> str:
+    """An ISO time as the business reads it: "2024-11-06 21:00 Asia/Shanghai (13:00 UTC)"."""
+    import pandas as pd
+
+    ts = pd.Timestamp(str(iso))
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+    local, utc = ts.tz_convert(timezone), ts.tz_convert("UTC")
+    return f"{local:%Y-%m-%d %H:%M} {timezone} ({utc:%H:%M} UTC)"
+
+
+def _print_summary(
+    summary: dict[str, object], out_dir: Path, tracking: str, timezone: str = "UTC"
+) -> None:
     t = Table(title="demandmatch plan", show_header=False)
     rows = [
-        ("as of", summary["as_of"]),
+        ("as of", _local_time(summary["as_of"], timezone)),
         ("horizon", f"{summary['horizon_days']} days"),
         ("streams", summary["n_streams"]),
         ("SKUs", f"{summary['n_skus']} ({summary['n_cold_start']} stream items cold-start)"),

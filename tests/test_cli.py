@@ -219,3 +219,5 @@ def test_hand_written_two_skus_one_upcoming_stream(tmp_path):
     assert plan.loc["tea", "stock_after"] > 0 and plan.loc["cup", "stock_after"] > 0
     run = json.loads((out / "run.json").read_text())
     assert run["run_id"] is None and run["as_of"].startswith("2026-11-27T16:00")
+    # the console shows the as-of time as the business reads it, with UTC beside it
+    assert "2026-11-28 00:00 Asia/Shanghai (16:00 UTC)" in r.stdout
