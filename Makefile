@@ -83,6 +83,9 @@ bench-scale: $(STAMP) ## Plan solve time, memory and gap to the LP bound at 1k, 
 bench-growth: $(STAMP) ## Forecast time per stage, peak memory and growth exponents at 1x-8x worlds, and the ~1M-item world
 	$(BIN)/python benchmarks/bench_growth.py --sizes x1 x2 x4 x8 --million
 
+bench-dask: $(STAMP) ## The Dask engine: speed-up from 1 to 2 local workers and agreement with one machine (2x world)
+	$(BIN)/python benchmarks/bench_dask.py --size x2 --workers 1 2
+
 bench-forecast: $(STAMP) ## Demand backtest vs the true distributions, naive and uncensored models (3 seeds)
 	$(BIN)/python benchmarks/bench_forecast.py --seeds 0 1 2 --compare
 
@@ -115,4 +118,4 @@ mlflow-ui: $(STAMP) ## MLflow's UI on 127.0.0.1 (port MLFLOW_PORT, 5000) against
 clean: ## Remove outputs and the tracking store (keeps .venv)
 	rm -rf outputs mlflow.db mlartifacts mlruns
 
-.PHONY: help setup lock forecast test test-fast lint format docs-config bench bench-scale bench-growth bench-forecast bench-returns bench-m5 bench-import backtest clean experiments-smoke bench-experiments mlflow-ui
+.PHONY: help setup lock forecast test test-fast lint format docs-config bench bench-scale bench-growth bench-dask bench-forecast bench-returns bench-m5 bench-import backtest clean experiments-smoke bench-experiments mlflow-ui
