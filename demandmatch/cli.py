@@ -179,6 +179,7 @@ def _print_summary(summary: dict[str, object], out_dir: Path) -> None:
             "solver",
             f"{summary['solver']} {summary['solver_status']} gap {summary['solver_gap']:.2g}",
         ),
+        ("model defaults used", "; ".join(summary.get("model_fallbacks") or []) or "none"),
         ("tracking run", summary.get("run_id") or "not tracked"),
     ]
     for k, v in rows:

@@ -284,7 +284,12 @@ def _track(
         run_name=f"forecast {summary['as_of']}",
         params=config.model_dump(mode="json"),
         metrics=metrics,
-        tags={"data_hash": digest, "kind": "forecast", "solver_status": result.stats.status},
+        tags={
+            "data_hash": digest,
+            "kind": "forecast",
+            "solver_status": result.stats.status,
+            "model_fallbacks": "; ".join(map(str, summary.get("model_fallbacks") or [])) or "none",
+        },
         artifacts=files,
         config=config.model_dump(mode="json"),
     )

@@ -37,6 +37,8 @@ def summarise(forecast: DemandForecast, result: PlanResult, tables: Tables) -> d
         "solver_gap": float(result.stats.gap),
         "solve_time_s": float(result.stats.solve_time_s),
         **forecast.model_choices,
+        # the robust defaults the model fell back on where its held-out rows were too few
+        "model_fallbacks": list(forecast.fallbacks),
     }
 
 
