@@ -274,6 +274,7 @@ def _print_summary(
             "solver",
             f"{summary['solver']} {summary['solver_status']} gap {summary['solver_gap']:.2g}",
         ),
+        ("model defaults used", "; ".join(summary.get("model_fallbacks") or []) or "none"),
         (
             "tracking run",
             summary.get("run_id") or ("not tracked" if tracking == "off" else tracking),

@@ -202,7 +202,11 @@ def run_forecast(
                     tracking.finish(
                         config,
                         _plan_metrics(summary, result),
-                        {**tags, "solver_status": result.stats.status},
+                        {
+                            **tags,
+                            "solver_status": result.stats.status,
+                            "model_fallbacks": "; ".join(fc.fallbacks) or "none",
+                        },
                         files,
                         timer,
                         model=fitted.model,

@@ -54,6 +54,7 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
     )
     assert r.returncode == 0, r.stderr + r.stdout
     assert "expected profit" in r.stdout
+    assert "model defaults used" in r.stdout
     return root, world, out
 
 
@@ -125,6 +126,12 @@ def test_outputs_follow_the_contract(small_run):
     summary = run["summary"]
     assert summary["model_round_share"] in run["config"]["model"]["round_shares"]
     assert 0.5 <= summary["model_mean_scale"] <= 2.0
+    # the defaults the fit fell back on (tests/forecast/models) are in the summary and the
+    # MLflow tag; where the new SKUs' spread was one of them, the logged choice is that default
+    fallbacks = summary["model_fallbacks"]
+    assert isinstance(fallbacks, list)
+    if any("held-out rows of new SKUs" in f for f in fallbacks):
+        assert summary["model_new_sku_spread_factor"] == 1.0
     # the lost sales split by reason adds up to the plan's, each reason a flag it carries
     by_reason = summary["lost_sales_by_reason"]
     assert sum(r["expected_lost_sales"] for r in by_reason) == pytest.approx(
@@ -136,6 +143,7 @@ def test_outputs_follow_the_contract(small_run):
 
     logged = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}").get_run(run["run_id"])
     assert logged.data.metrics["model_round_share"] == summary["model_round_share"]
+    assert logged.data.tags["model_fallbacks"] == ("; ".join(fallbacks) or "none")
 
 
 def test_missing_table_is_a_clear_error(tmp_path):

@@ -39,13 +39,15 @@ from demandmatch.optimise import OptimiserSettings, PlanResult, plan_orders
 from demandmatch.simulate import Scenario, load_scenario, load_truth, simulate_world, write_world
 
 from .metrics import bias, coverage_negbin, expected_pinball_negbin
-from .oracles import hype_blind
+from .oracles import hype_blind, hype_blind_mean
 from .plans import binding_budgets, broken_rules, naive_plan, point_survival, score_plan
 
 LEVELS = np.array(QUANTILE_LEVELS)
 BUDGET_SHARE = 0.5  # binding budgets: this share of each merchant's free oracle plan's spend
 VARIANTS = ("free", "budget")
-PLANS = ("engine", "oracle", "point")  # made by the optimiser; the naive rule is not
+# made by the optimiser (the naive rule is not): on the forecast, the truth, the hype-blind
+# forecaster's distribution (what a plan blind to the hype can reach) and the median for sure
+PLANS = ("engine", "oracle", "blind", "point")
 
 
 @dataclass(frozen=True)
@@ -75,15 +77,19 @@ def truth_rows(fc: DemandForecast, truth: pd.DataFrame) -> pd.DataFrame:
 
 
 def forecast_figures(
-    fc: DemandForecast, t: pd.DataFrame, hype: Sequence[tuple[float, float]]
+    fc: DemandForecast,
+    t: pd.DataFrame,
+    hype: Sequence[tuple[float, float]],
+    blind_q: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Exact scores of the forecast under the truth `t` (truth_rows), against the truth's own
-    and the hype-blind forecaster's (integrated over `hype`), on every row and on new SKUs."""
+    and the hype-blind forecaster's (integrated over `hype`; `blind_q` its quantiles when
+    already made), on every row and on new SKUs."""
     mu, size = t["mean"].to_numpy(), t["size"].to_numpy()
     q = fc.forecasts[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)
     mean = fc.forecasts["mean"].to_numpy(dtype=float)
     q_true = quantiles_negbin(mu, size, LEVELS)
-    q_blind = hype_blind(t, tuple(hype))[1]
+    q_blind = hype_blind(t, tuple(hype))[1] if blind_q is None else blind_q
     loss = expected_pinball_negbin(q, LEVELS, mu, size).mean(axis=1)
     oracle = expected_pinball_negbin(q_true, LEVELS, mu, size).mean(axis=1)
     blind = expected_pinball_negbin(q_blind, LEVELS, mu, size).mean(axis=1)
@@ -97,6 +103,8 @@ def forecast_figures(
         "blind_vs_oracle": float(blind.mean() / oracle.mean()),
         "coverage_gap": float(cover - cover_true),
         "bias": bias(mu, mean),
+        # what the horizon's hype alone does to the mean of a forecast blind to it
+        "blind_bias": bias(mu, hype_blind_mean(t, tuple(hype))),
         "new_rows": float(new.sum()),
         "new_pinball_vs_oracle": np.nan,
         "new_bias": np.nan,
@@ -125,6 +133,7 @@ def decision_figures(
     skus: pd.DataFrame,
     t: pd.DataFrame,
     settings: OptimiserSettings,
+    blind_surv: list[np.ndarray],
     budget_share: float = BUDGET_SHARE,
 ) -> dict[str, float]:
     """The plans of every reference in both variants, scored under the truth `t`: figures named
@@ -135,6 +144,7 @@ def decision_figures(
     survival = {
         "engine": fc.survival,
         "oracle": truth_surv,
+        "blind": blind_surv,
         "point": point_survival(fc.forecasts["q50"].to_numpy()),
     }
     free = tables.merchants[["merchant_id", "capacity_l"]].assign(budget=np.nan)
@@ -183,15 +193,16 @@ def world_figures(
         items[["stream_id", "sku_id"]].to_numpy() == t[["stream_id", "sku_id"]].to_numpy()
     ).all():
         raise ValueError("the optimiser's items are not in the forecast's row order")
-    out = forecast_figures(fc, t, world.scenario.hype)
-    out |= decision_figures(
-        fc, world.tables, items, skus, t, optimiser_settings(config), budget_share
-    )
+    blind_surv, blind_q = hype_blind(t, world.scenario.hype)
+    out = forecast_figures(fc, t, world.scenario.hype, blind_q)
+    settings = optimiser_settings(config)
+    out |= decision_figures(fc, world.tables, items, skus, t, settings, blind_surv, budget_share)
     out |= {
         f"choice_{k}": float(v)
         for k, v in fc.model_choices.items()
         if isinstance(v, int | float | np.number)
     }
+    out["fallbacks"] = len(fc.fallbacks)
     return out
 
 
@@ -207,6 +218,13 @@ def _ratio(a: str, b: str) -> Callable[[Mapping[str, float]], float]:
 HEADLINE: dict[str, tuple[Callable[[Mapping[str, float]], float], str]] = {
     **{
         f"{v} profit/oracle": (_ratio(f"{v}_engine_profit", f"{v}_oracle_profit"), "min")
+        for v in VARIANTS
+    },
+    **{
+        f"{v} hype-blind profit/oracle": (
+            _ratio(f"{v}_blind_profit", f"{v}_oracle_profit"),
+            "min",
+        )
         for v in VARIANTS
     },
     **{
@@ -230,6 +248,7 @@ HEADLINE: dict[str, tuple[Callable[[Mapping[str, float]], float], str]] = {
     "pinball/oracle": (lambda r: r["pinball_vs_oracle"], "max"),
     "coverage gap": (lambda r: r["coverage_gap"], "absmax"),
     "bias": (lambda r: r["bias"], "absmax"),
+    "hype-blind bias": (lambda r: r.get("blind_bias", np.nan), "absmax"),
     "new-SKU pinball/oracle": (lambda r: r["new_pinball_vs_oracle"], "max"),
     "new-SKU bias": (lambda r: r["new_bias"], "absmax"),
 }

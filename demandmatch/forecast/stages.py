@@ -47,6 +47,9 @@ class DemandForecast:
     n_train: int
     # what the model's fit chose on held-out rows (model_round_share, ...), for the run's log
     model_choices: dict[str, float] = field(default_factory=dict)
+    # the robust defaults the fit fell back on where its held-out rows could not choose, in
+    # words, for the run's summary
+    fallbacks: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,14 @@ def predict_demand(
     )[list(FORECAST_COLUMNS)]
     choices = model.held_out_choices()
     return DemandForecast(
-        as_of, horizon_days, upcoming, forecasts, survival, fitted.n_train, choices
+        as_of,
+        horizon_days,
+        upcoming,
+        forecasts,
+        survival,
+        fitted.n_train,
+        choices,
+        model.fallbacks(),
     )
 
 

@@ -32,6 +32,7 @@ SUMMARY_LABELS: dict[str, str] = {
     "solver_gap": "Optimality gap",
     "solve_time_s": "Solve time (s)",
     "shadow_prices": "Shadow prices by merchant",
+    "model_fallbacks": "Model defaults used (too few held-out rows)",
 }
 
 _MONEY_WORDS = ("spend", "profit", "cost", "revenue", "budget", "price", "salvage")

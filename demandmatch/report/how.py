@@ -47,10 +47,16 @@ def model_words(summary: Mapping[str, object]) -> list[str]:
     other = [
         f"{label(k)}: {fmt_value(k, v)}"
         for k, v in summary.items()
-        if k.startswith("model_") and k not in _CHOICES
+        if k.startswith("model_") and k not in _CHOICES and k != "model_fallbacks"
     ]
     if said or other:
         out.append("Checked on held-out streams: " + "; ".join(said + other) + ".")
+    fallbacks = [str(f) for f in summary.get("model_fallbacks") or []]  # type: ignore[union-attr]
+    if fallbacks:
+        out.append(
+            "Where the history held too few streams to check a choice on, the model kept a "
+            "cautious default: " + "; ".join(fallbacks) + "."
+        )
     return out
 
 

@@ -52,6 +52,8 @@ def summarise(
             if compliance is None
             else compliance_summary(compliance, settings or ComplianceConfig())
         ),
+        # the robust defaults the model fell back on where its held-out rows were too few
+        "model_fallbacks": list(forecast.fallbacks),
     }
 
 

@@ -108,7 +108,7 @@ def test_zoo_table_takes_the_worst_scenario_per_figure():
     ):
         r = {"scenario": scenario, "seed": seed, **base}
         for v in ("free", "budget"):
-            for name in ("engine", "oracle", "point", "naive"):
+            for name in ("engine", "oracle", "blind", "point", "naive"):
                 r[f"{v}_{name}_profit"] = profit if name == "engine" else 100.0
                 r[f"{v}_{name}_leftover_cost"] = 10.0
                 r[f"{v}_{name}_fill_rate"] = 0.5

@@ -212,6 +212,16 @@ def test_how_it_was_made_in_words(text: str):
     assert FLAG_TEXT["capacity_binds"] not in text  # absent flags are not explained
 
 
+def test_model_fallbacks_are_said_in_words() -> None:
+    from demandmatch.report.how import model_words
+
+    summary = {"model_mean_scale": 1.0, "model_fallbacks": ["40 held-out rows of new SKUs"]}
+    words = " ".join(model_words(summary))
+    assert "kept a cautious default: 40 held-out rows of new SKUs." in words
+    assert "[" not in words  # the list is said, not printed
+    assert "cautious default" not in " ".join(model_words({"model_fallbacks": []}))
+
+
 def test_empty_plan_says_so(tmp_path: Path):
     empty = {
         c: pd.DataFrame(columns=list(cols))

@@ -57,6 +57,11 @@ class DemandEstimator(RegressorMixin, BaseEstimator):
         """What the fit chose on held-out rows, by the names a run logs them under (none)."""
         return {}
 
+    def fallbacks(self) -> list[str]:
+        """The robust defaults the fit fell back on where the data could not choose, in words
+        (none)."""
+        return []
+
     def settings(self) -> BaseModel:
         """The parameters, validated (a ValueError names any that is out of bounds)."""
         names = self.settings_model.model_fields

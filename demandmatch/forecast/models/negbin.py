@@ -147,6 +147,7 @@ class LGBMNegBinDemand(DemandEstimator):
         boosting = (self.trainer or Boosting)(lgbm_params(s, self.random_state), s.bags)
         data = boosting.dataset(X, y)
         near = None
+        fallbacks: list[str] = []  # robust defaults used where the data could not choose
         if judge.any() and train.sum() >= 2 * s.min_child_samples:
             start = RandomEffectsStart(self.offset_terms_, s.effect_sd, copies)
             base = start.fit_transform(
@@ -190,11 +191,21 @@ class LGBMNegBinDemand(DemandEstimator):
                 choice.log_mean, unseen, SPREAD_FACTORS if enough else (1.0,)
             )
             self.spread_factor_ = chosen.spread_factor
+            if not enough:
+                fallbacks.append(
+                    f"{int((unseen > 0).sum())} held-out rows of new SKUs (fewer than "
+                    f"{MIN_SPREAD_ROWS}): a new SKU's level spread is the prior's and its mean "
+                    "is not rescaled apart"
+                )
             self.scale_, self.new_sku_scale_ = chosen.fit.scale, chosen.fit.new_sku_scale
             self.dispersion_ = chosen.fit.dispersion
             self.n_launch_rows_ = int(held.sum())
         else:
             self.scale_, self.new_sku_scale_, self.spread_factor_ = 1.0, 1.0, 1.0
+            fallbacks.append(
+                "no held-out rows to measure on (too little history): the mean is not rescaled, "
+                "every round is grown, one NB size for all rows, the prior's level spreads"
+            )
             self.round_share_ = float(max(s.round_shares))  # no held-out rows to choose by
             self.n_launch_rows_ = 0
             common = Dispersion(s.dispersion_ridge).fit(
@@ -209,6 +220,7 @@ class LGBMNegBinDemand(DemandEstimator):
         grow = round(self.round_share_ * boosting.steps(1.0)[0])
         self.mean_models_ = boosting.grow(base, y, cens, r_final, data, 1.0, grow)
         self.n_censored_ = int(cens.sum())
+        self.fallbacks_ = fallbacks
         return self
 
     @property
@@ -229,6 +241,12 @@ class LGBMNegBinDemand(DemandEstimator):
             "model_new_sku_scale": self.new_sku_scale_,
             "model_new_sku_spread_factor": self.spread_factor_,
         }
+
+    def fallbacks(self) -> list[str]:
+        """The robust defaults the fit fell back on where its held-out rows were too few to
+        choose, in words."""
+        check_is_fitted(self)
+        return list(self.fallbacks_)
 
     def predict_distribution(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mean, size, level spread) of each row's demand: a negative binomial whose mean is

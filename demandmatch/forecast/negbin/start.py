@@ -65,6 +65,11 @@ class RandomEffectsStart:
         if near is None and len(X) >= WARM_ROWS:
             near = self._on_a_share(X, keys, y, censored, r)
         design = self.terms.design(X)
+        # a column that does not vary over these rows (a level only other rows have, such as
+        # a launch's first stream when every launch is held out) cannot be told from the
+        # intercept: it is fitted as all zeros, so its level reads as the reference's
+        flat = 1 + np.flatnonzero(np.ptp(design[:, 1:], axis=0) == 0) if len(X) else []
+        design[:, flat] = 0.0
         levels = {spec: pd.Index(pd.unique(k)) for spec, k in keys.items()}
         effects = effect_matrix(levels, keys, len(X)) if levels else None
         penalty = self.copies / self.effect_sd**2 if levels else None
@@ -74,6 +79,7 @@ class RandomEffectsStart:
         # the last effect's levels are eliminated exactly in each Newton step (see newton_step)
         tail = len(list(levels.values())[-1]) if levels else 0
         theta = fit_log_linear(design, y, r, censored, effects, penalty, start=start, tail=tail)
+        theta[flat] = 0.0  # the solver leaves a flat column where it starts
         self.theta_, self.levels_ = theta, levels
         return design @ theta[: design.shape[1]] + known_effects(effects, theta, levels)
 

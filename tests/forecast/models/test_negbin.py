@@ -283,17 +283,20 @@ def test_first_streams_of_launched_skus_teach_a_new_level_when_late_rows_have_no
     late = when > np.quantile(when, 0.8)
     assert not (late & (X["cold_sku"].to_numpy() > 0)).any()
     params = dict(n_estimators=40, num_leaves=7, n_jobs=1, offset=(), effect_sd=0.5)
-    m = LGBMNegBinDemand(**params).fit(X, y, time=when)
+    m = LGBMNegBinDemand(**params, launch_holdout=1.0).fit(X, y, time=when)
     # the SKUs arriving after the first tenth of the history, one first stream each
     assert m.n_launch_rows_ == (arrive > np.quantile(when, 0.1)).sum()
     assert lo <= m.spread_factor_ <= hi
     assert m.new_sku_scale_ == pytest.approx(1.0, abs=0.2)
+    assert m.fallbacks() == []
     half = LGBMNegBinDemand(**params, launch_holdout=0.5).fit(X, y, time=when)
     assert 0.4 * m.n_launch_rows_ <= half.n_launch_rows_ <= 0.6 * m.n_launch_rows_
-    # without them the late rows cannot tell, and the prior's spread is kept
+    # without them the late rows cannot tell, and the prior's spread is kept: the fit says so
     blind = LGBMNegBinDemand(**params, launch_holdout=0.0).fit(X, y, time=when)
     assert blind.n_launch_rows_ == 0
     assert (blind.spread_factor_, blind.new_sku_scale_) == (1.0, 1.0)
+    (said,) = blind.fallbacks()
+    assert said.startswith("0 held-out rows of new SKUs (fewer than 100)")
 
 
 @pytest.mark.slow

@@ -91,3 +91,28 @@ def test_a_start_moves_to_new_levels_by_name():
     np.testing.assert_array_equal(
         moved_to(theta, levels, 2, new), [1.0, 2.0, 11.0, 0.0, 10.0, 0.0, 20.0]
     )
+
+
+def test_a_level_none_of_the_fitted_rows_has_reads_as_the_reference():
+    # the terms know level "c" (from every row), the start is fitted on rows without it (a
+    # held-out fit that holds out all of c): its column is flat there, so it gets no effect
+    # instead of an arbitrary one traded against the intercept
+    from demandmatch.forecast.negbin.offset_terms import OffsetTerms
+    from demandmatch.forecast.negbin.start import RandomEffectsStart
+
+    rng = np.random.default_rng(4)
+    k = np.array(["a"] * 3000 + ["b"] * 1500 + ["c"] * 500)
+    X = pd.DataFrame({"k": k})
+    mu = np.exp(1.0 + 0.7 * (k == "b") - 2.0 * (k == "c"))
+    y = rng.negative_binomial(4.0, 4.0 / (4.0 + mu)).astype(float)
+    terms = OffsetTerms(("cat:k",)).fit(X)
+    fit = k != "c"
+    start = RandomEffectsStart(terms, effect_sd=0.5)
+    start.fit_transform(X[fit], {}, y[fit], np.zeros(fit.sum(), bool), np.full(fit.sum(), 4.0))
+    f = start.log_mean(pd.DataFrame({"k": ["a", "b", "c"]}), {})
+    assert f[2] == pytest.approx(f[0], abs=1e-12)
+    assert f[0] == pytest.approx(1.0, abs=0.05) and f[1] - f[0] == pytest.approx(0.7, abs=0.08)
+    # fitted on every row, c's own level is learnt
+    start.fit_transform(X, {}, y, np.zeros(len(y), bool), np.full(len(y), 4.0))
+    f = start.log_mean(pd.DataFrame({"k": ["a", "c"]}), {})
+    assert f[1] - f[0] == pytest.approx(-2.0, abs=0.15)
