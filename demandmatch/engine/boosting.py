@@ -15,6 +15,7 @@ round-by-round judging does: the trees up to a round do not depend on the rounds
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import dask.dataframe as dd
@@ -112,12 +113,14 @@ class DaskBoosting(Boosting):
                 n_estimators=rounds,
                 **{**params, "random_state": seed + b},
             )
-            model.fit(
-                features,
-                parts["_label"],
-                sample_weight=parts["_size"],
-                init_score=parts["_start"],
-            )
+            with warnings.catch_warnings():  # it says so of the threads it leaves to Dask
+                warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored")
+                model.fit(
+                    features,
+                    parts["_label"],
+                    sample_weight=parts["_size"],
+                    init_score=parts["_start"],
+                )
             models.append(model.to_local().booster_)
         if after is not None:
             for k in range(1, rounds + 1):

@@ -41,6 +41,9 @@ class OnCluster:
     def held_out_choices(self) -> dict[str, float]:
         return self.model.held_out_choices()
 
+    def fallbacks(self) -> list[str]:
+        return self.model.fallbacks()
+
 
 def _predict(model: DemandEstimator, X: pd.DataFrame):
     return model.predict_forecast(X)
