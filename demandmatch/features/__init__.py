@@ -25,7 +25,7 @@ import pandas as pd
 from demandmatch.data.tables import Tables
 
 from .calendar import Festival, calendar_features
-from .history import history_features, past_outcomes, stream_totals
+from .history import history_features, launch_stream, past_outcomes, stream_totals
 from .known import Known, known_at
 from .lineup import lineup_features, lineup_frame
 from .price import price_features
@@ -127,6 +127,7 @@ def build_features(
     feats = feats.join(history_features(rows, past, ["streamer_id", "category"], "streamer_cat"))
     feats["views_per_follower"] = feats["video_views"] / (rows["followers"] + 1.0)
     feats = feats.join(hype_features(rows, feats, known, past))
+    feats["launch_stream"] = launch_stream(rows, source.lineup, as_of)
     feats["cold_sku"] = feats["sku_n_past"].eq(0)
     feats["cold_streamer"] = feats["streamer_n_past"].eq(0)
     for col in CATEGORICAL:

@@ -7,6 +7,10 @@ import numpy as np
 import pandas as pd
 
 HISTORY_WINDOW = 5  # "recent" = the last this many past streams
+# a SKU first shown in the first LAUNCH_BURN of the history is only new to the data, not a
+# launch: every SKU is new when the data begins
+LAUNCH_BURN = 0.1
+LAUNCH_STREAMS = 8  # a launch's first this many streams are told apart; later ones are mature
 TS = "datetime64[ns, UTC]"  # one resolution for as-of joins (inputs may differ)
 
 
@@ -110,3 +114,44 @@ def running_mean(values: pd.Series, group: np.ndarray, window: int | None = None
         total, count = total - earlier, count - before
     with np.errstate(invalid="ignore", divide="ignore"):
         return pd.Series(np.where(count > 0, total / count, np.nan), index=values.index)
+
+
+def streams_before(rows: pd.DataFrame, lineup: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """How many streams sharing `keys` with each row (its SKU's) started before the row's own
+    stream: the schedule, known ahead. Less the ones whose outcome was known by the cutoff, it
+    says how many of the SKU's streams come between what is known and this one (for a new SKU:
+    which of its streams this is)."""
+    ev = lineup.dropna(subset=keys)[keys + ["start_time"]].sort_values("start_time").copy()
+    out = pd.Series(0.0, index=rows.index)
+    if ev.empty:
+        return out
+    ev["_n"] = ev.groupby(keys, sort=False).cumcount() + 1.0
+    ev["start_time"] = ev["start_time"].astype(TS)
+    probe = rows[keys + ["start_time"]].assign(_row=rows.index).dropna(subset=keys)
+    probe["start_time"] = probe["start_time"].astype(TS)
+    merged = pd.merge_asof(
+        probe.sort_values("start_time"),
+        ev.rename(columns={"start_time": "_start"}),
+        left_on="start_time",
+        right_on="_start",
+        by=keys,
+        direction="backward",
+        allow_exact_matches=False,
+    ).set_index("_row")
+    return merged["_n"].reindex(rows.index).fillna(0.0)
+
+
+def launch_stream(rows: pd.DataFrame, lineup: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    """Which stream of a launched SKU each row is (0: its first), from the schedule; blank for
+    a SKU first shown in the first LAUNCH_BURN of the history up to `as_of` (new only to the
+    data) and from a launch's LAUNCH_STREAMS-th stream on. A launch's first streams can sell
+    unlike its later ones (a launch push, or a slow start): the start learns each of them
+    apart from the SKU's own level, which a new SKU does not have."""
+    keys = ["merchant_id", "sku_id"]
+    first = lineup.groupby(keys)["start_time"].min()
+    data_start = lineup["start_time"].min()
+    burn_end = data_start + LAUNCH_BURN * (as_of - data_start)
+    key = pd.MultiIndex.from_frame(rows[keys])
+    launched = (first.reindex(key) > burn_end).to_numpy()
+    nth = streams_before(rows, lineup, keys)
+    return nth.where(launched & (nth < LAUNCH_STREAMS))

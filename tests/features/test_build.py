@@ -143,3 +143,37 @@ def test_calendar_and_price_features():
     assert f.loc[("s3", "a"), "festival_days"] == 29  # 29 days after 12.12
     np.testing.assert_allclose(f.loc[("s3", "b"), "discount"], 1 - 16 / 20)
     assert f.loc[("s3", "a"), "lead_hours"] == 24
+
+
+def test_launch_stream_counts_a_launched_skus_streams_from_the_schedule():
+    from demandmatch.features.history import launch_stream
+
+    source = prepare_tables(tiny_tables())
+    rows = source.lineup.assign(cutoff=source.lineup["start_time"] - pd.Timedelta(hours=24))
+    # the history runs from s1 (2026-01-01) to the as-of time; both SKUs were first shown on
+    # its first day: new only to the data, not launches
+    as_of = ts("2026-01-10 00:00")
+    assert launch_stream(rows, source.lineup, as_of).isna().all()
+    # shown first after the first tenth of the history: a launch, its streams counted from 0
+    late = tiny_tables()
+    items = late.stream_items
+    items = items[~((items["stream_id"] == "s1") & (items["sku_id"] == "b"))]
+    late = Tables(
+        late.merchants, late.catalog, late.streamers, late.streams, items, late.video_traffic
+    )
+    source = prepare_tables(late)
+    rows = source.lineup.assign(cutoff=source.lineup["start_time"] - pd.Timedelta(hours=24))
+    got = pd.Series(
+        launch_stream(rows, source.lineup, as_of).to_numpy(),
+        index=pd.MultiIndex.from_frame(rows[["stream_id", "sku_id"]]),
+    )
+    assert got[("s3", "b")] == 0  # b's first stream is s3
+    assert np.isnan(got[("s1", "a")]) and np.isnan(got[("s3", "a")])
+    f = build_features(
+        source.lineup,
+        pd.Series({k: ts(v) for k, v in CUTOFFS.items()}),
+        source,
+        DEFAULT_FESTIVALS,
+        "Asia/Shanghai",
+    )
+    assert f.set_index(["stream_id", "sku_id"]).loc[("s3", "b"), "launch_stream"] == 0

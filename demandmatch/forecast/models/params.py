@@ -31,13 +31,16 @@ OFFSET_COLUMNS = (
     "cat:category",
 )
 # random effects of the start (see negbin.start): a SKU's own popularity, its brand's, a
-# streamer's pull and taste for a category, and each past stream's own level (its hype)
+# streamer's pull and taste for a category, each past stream's own level (its hype), and a
+# level per stream of a launch (its first, second, ...; mature streams share one), shrunk so
+# that a rarely seen index whose rows all sold nothing keeps a finite level
 RANDOM_EFFECTS = (
     "merchant_id+sku_id",
     "merchant_id+brand",
     "streamer_id",
     "streamer_id+category",
     "stream_id",
+    "launch_stream",
 )
 # shares of n_estimators the held-out likelihood chooses the rounds from: where the start already
 # says what the data can tell, more rounds only learn noise
@@ -94,7 +97,7 @@ class NegBinSettings(BoostingSettings):
         0.25, gt=0, le=1, description="held-out model's rounds as a share, at a step to match"
     )
     launch_holdout: float = Field(
-        1.0, ge=0, le=1, description="share of launched SKUs whose first streams are held out"
+        0.5, ge=0, le=1, description="share of launched SKUs whose first streams are held out"
     )
     round_shares: tuple[float, ...] = Field(
         ROUND_SHARES,
