@@ -22,7 +22,7 @@ import json
 import sys
 
 import pandas as pd
-from bench_demo import demo_world, score_forecast
+from bench_demo import demo_world, forecast_ratios, score_forecast
 
 from demandmatch.config import load_config
 from demandmatch.forecast import stages as forecast_module
@@ -56,13 +56,7 @@ def run(tables, truth: pd.DataFrame, names: list[str], model_params: dict, confi
         fc = forecast_demand(tables, config, model=make_demand_model(config, **model_params))
     finally:
         forecast_module.build_features = original
-    sc = score_forecast(fc, truth)
-    return {
-        "pinball/oracle": sc["pinball"] / sc["oracle_pinball"],
-        "cold pinball/oracle": sc["cold_pinball"] / sc["cold_oracle"],
-        "cov q10-q90": sc["coverage_10_90"],
-        "bias of mean": sc["bias_mean"],
-    }
+    return forecast_ratios(score_forecast(fc, truth))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from bench_demo import score_forecast
+from bench_demo import forecast_ratios, score_forecast
 
 from demandmatch.config import load_config
 from demandmatch.data import load_tables
-from demandmatch.evaluation.plans import score_plan
+from demandmatch.evaluation.plans import plan_quantities, score_plan
 from demandmatch.forecast.distributions import survival_negbin
 from demandmatch.forecast.stages import forecast_demand
 from demandmatch.runs import optimiser_inputs, plan_stock
@@ -50,13 +50,7 @@ def plan_profit(fc, tables, config, truth: pd.DataFrame) -> float:
     profits = []
     for surv in (None, truth_surv):
         res = plan_stock(fc, tables, config, survival=surv)
-        order = res.plan.set_index(["merchant_id", "sku_id"])["order_qty"]
-        order = order.reindex(pd.MultiIndex.from_frame(skus[["merchant_id", "sku_id"]]))
-        alloc = res.allocation.set_index(["stream_id", "sku_id"])["allocated_units"]
-        alloc = alloc.reindex(pd.MultiIndex.from_frame(items[["stream_id", "sku_id"]]))
-        sc = score_plan(
-            items, skus, truth_surv, order.reset_index(drop=True), alloc.reset_index(drop=True)
-        )
+        sc = score_plan(items, skus, truth_surv, *plan_quantities(res, items, skus))
         profits.append(sc["profit"])
     return profits[0] / profits[1]
 
@@ -66,12 +60,8 @@ def run_variant(tables, truth, overrides: dict) -> dict[str, float]:
     t0 = time.perf_counter()
     fc = forecast_demand(tables, config)
     seconds = time.perf_counter() - t0
-    sc = score_forecast(fc, truth)
     return {
-        "pinball/oracle": sc["pinball"] / sc["oracle_pinball"],
-        "cold pinball/oracle": sc["cold_pinball"] / sc["cold_oracle"],
-        "cov q10-q90": sc["coverage_10_90"],
-        "bias of mean": sc["bias_mean"],
+        **forecast_ratios(score_forecast(fc, truth)),
         "profit/oracle": plan_profit(fc, tables, config, truth),
         "forecast_s": seconds,
     }

@@ -39,7 +39,7 @@ from demandmatch.evaluation.oracles import (
     hype_blind,
     video_horizon,
 )
-from demandmatch.evaluation.plans import naive_plan, score_plan
+from demandmatch.evaluation.plans import naive_plan, plan_quantities, point_survival, score_plan
 from demandmatch.forecast.distributions import quantiles_negbin, survival_negbin
 from demandmatch.forecast.models.empirical import EmpiricalQuantileDemand
 from demandmatch.forecast.stages import DemandForecast, forecast_demand
@@ -47,6 +47,16 @@ from demandmatch.runs import optimiser_inputs, plan_stock
 from demandmatch.simulate import HYPE_SD, load_truth, simulate_world, write_world
 
 LEVELS = np.array(QUANTILE_LEVELS)
+
+
+def forecast_ratios(sc: dict[str, float]) -> dict[str, float]:
+    """The headline forecast figures of `score_forecast`'s scores, as the ablations print them."""
+    return {
+        "pinball/oracle": sc["pinball"] / sc["oracle_pinball"],
+        "cold pinball/oracle": sc["cold_pinball"] / sc["cold_oracle"],
+        "cov q10-q90": sc["coverage_10_90"],
+        "bias of mean": sc["bias_mean"],
+    }
 
 
 def score_forecast(fc: DemandForecast, truth: pd.DataFrame) -> dict[str, float]:
@@ -144,16 +154,10 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
     plans["oracle"] = plan_stock(fc, tables, config, survival=truth_surv)
     for name, surv in ceilings.items():
         plans[name] = plan_stock(fc, tables, config, survival=surv)
-    median = [np.ones(int(round(v))) for v in fc.forecasts["q50"]]
+    median = point_survival(fc.forecasts["q50"].to_numpy())
     plans["median"] = plan_stock(fc, tables, config, survival=median)
     for name, res in plans.items():
-        order = res.plan.set_index(["merchant_id", "sku_id"])["order_qty"]
-        order = order.reindex(pd.MultiIndex.from_frame(skus[["merchant_id", "sku_id"]]))
-        alloc = res.allocation.set_index(["stream_id", "sku_id"])["allocated_units"]
-        alloc = alloc.reindex(pd.MultiIndex.from_frame(items[["stream_id", "sku_id"]]))
-        sc = score_plan(
-            items, skus, truth_surv, order.reset_index(drop=True), alloc.reset_index(drop=True)
-        )
+        sc = score_plan(items, skus, truth_surv, *plan_quantities(res, items, skus))
         key = name.replace("-", "_")
         row[f"{key}_profit"], row[f"{key}_leftover_cost"] = sc["profit"], sc["leftover_cost"]
     n_order, n_alloc = naive_plan(fc, tables, skus, merchants)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -118,8 +119,7 @@ def forecast(
         cfg, name = _config_and_name(config, tracking)
         if champion:
             cfg, name = _champion_or(cfg, name)
-        display = stage_display(console, out)
-        try:
+        with closing(stage_display(console, out)) as display:
             run = run_forecast(
                 data,
                 out,
@@ -133,8 +133,6 @@ def forecast(
                 engine=engine,
                 scheduler=scheduler,
             )
-        finally:
-            display.close()
     _print_summary(run.summary, run.out_dir, str(run.record["tracking"]), cfg.timezone)  # type: ignore[union-attr]
     print_warnings(run.record["warnings"])  # type: ignore[arg-type]
 
@@ -173,8 +171,7 @@ def backtest(
         truth = truth or find_truth(data)
         if truth is not None:
             console.print(f"scoring against the true distributions in {truth}")
-        display = stage_display(console, out)
-        try:
+        with closing(stage_display(console, out)) as display:
             result, run_id = backtest_job(
                 data,
                 out,
@@ -187,8 +184,6 @@ def backtest(
                 timer=Timer(on_done=display.done),
                 config_name=name,
             )
-        finally:
-            display.close()
     _print_backtest(result.summary)
     Console().print(f"tables written to [bold]{out}[/bold]; tracking run {run_id or 'none'}")
 

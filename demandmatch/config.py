@@ -285,7 +285,7 @@ def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None
         source = f"config {p.name}"
         data = _read_yaml(p)
     if overrides:
-        data = _merge(data, overrides)
+        data = deep_merge(data, overrides)
     try:
         return Config.model_validate(data)
     except ValidationError as err:
@@ -343,11 +343,12 @@ def _section_keys(loc: list[str]) -> list[str]:
     return list(model.model_fields)
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `extra`'s keys over it, nested dicts merged key by key (neither is changed)."""
     out = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = value
     return out

@@ -28,6 +28,8 @@ from lightgbm.dask import DaskLGBMRegressor
 from demandmatch.forecast.negbin.boosting import After, Boosting
 from demandmatch.forecast.negbin.likelihood import grad_hess
 
+from .cluster import n_partitions
+
 
 def encode_label(y: np.ndarray, censored: np.ndarray) -> np.ndarray:
     """Units sold, a sold-out row's as -(units + 1)."""
@@ -93,7 +95,7 @@ class DaskBoosting(Boosting):
         subsample = float(self.params.get("subsample", 1.0))  # type: ignore[arg-type]
         if rounds == 0 or len(X) < 2 or int(len(X) * subsample) < 1:
             return []
-        n_parts = self.partitions or 2 * max(len(self.client.scheduler_info()["workers"]), 1)
+        n_parts = n_partitions(self.client, self.partitions)
         n_parts = max(1, min(n_parts, len(X) // 2))
         rows = X.assign(
             _label=encode_label(y, censored),

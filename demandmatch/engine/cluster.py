@@ -37,3 +37,8 @@ def dask_client(
             yield client
     finally:
         cluster.close()
+
+
+def n_partitions(client: Client, partitions: int | None) -> int:
+    """`partitions`, or two per worker of `client`'s cluster (at least two)."""
+    return partitions or 2 * max(len(client.scheduler_info()["workers"]), 1)

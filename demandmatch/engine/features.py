@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 from distributed import Client
 
-from demandmatch.features import CATEGORICAL, FeatureTables, build_features
+from demandmatch.features import CATEGORICAL, FeatureTables, build_features, row_cutoffs
 from demandmatch.features.calendar import Festival
+
+from .cluster import n_partitions
 
 
 def stream_partitions(rows: pd.DataFrame, n: int) -> list[np.ndarray]:
@@ -47,11 +49,10 @@ class PartitionedFeatures:
     ) -> pd.DataFrame:
         if not lineup.index.is_unique:
             raise ValueError("feature rows need a unique index to be put back in order")
-        n = self.partitions or 2 * max(len(self.client.scheduler_info()["workers"]), 1)
+        n = n_partitions(self.client, self.partitions)
         parts = stream_partitions(lineup, n)
         if as_of is None:  # all rows' latest cutoff, not a partition's
-            cut = lineup["cutoff"] if cutoffs is None else lineup["stream_id"].map(cutoffs)
-            as_of = cut.max()
+            as_of = row_cutoffs(lineup, cutoffs).max()
         if len(parts) < 2:
             return build_features(lineup, cutoffs, source, festivals, timezone, as_of)
         shared = self.client.scatter(

@@ -51,24 +51,6 @@ def _no_trainer() -> None:
     return None
 
 
-def forecast_on_cluster(
-    client: Client,
-    tables: Tables,
-    config: Config,
-    as_of: pd.Timestamp | None = None,
-    horizon_days: int | None = None,
-    timer: Timer | None = None,
-    progress: Progress = quiet,
-    partitions: int | None = None,
-) -> DemandForecast:
-    """`forecast.stages.forecast_demand` on `client`'s cluster (see the module's docstring);
-    `partitions`: of the rows, per task (default: two per worker). A model other than
-    lgbm_negbin learns on the client."""
-    return fit_predict_on_cluster(
-        client, tables, config, as_of, horizon_days, timer, progress, partitions
-    )[1]
-
-
 def fit_predict_on_cluster(
     client: Client,
     tables: Tables,
@@ -79,8 +61,10 @@ def fit_predict_on_cluster(
     progress: Progress = quiet,
     partitions: int | None = None,
 ) -> tuple[FittedDemand, DemandForecast]:
-    """(the fitted model, its forecast): `forecast_on_cluster` with the fit kept, for a run that
-    logs the model and reads the history it learned from."""
+    """(the fitted model, its forecast): `forecast.stages.fit_demand` and `predict_demand` on
+    `client`'s cluster (see the module's docstring); `partitions`: of the rows, per task (default:
+    two per worker). A model other than lgbm_negbin learns on the client. The fit is returned as
+    the client made it, for a run that logs the model and reads the history it learned from."""
     timer = timer or Timer()
     features = PartitionedFeatures(client, partitions)
     if issubclass(model_class(config.model.name), LGBMNegBinDemand):

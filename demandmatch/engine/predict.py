@@ -10,6 +10,8 @@ from distributed import Client
 
 from demandmatch.forecast.models.base import DemandEstimator
 
+from .cluster import n_partitions
+
 
 @dataclass(frozen=True)
 class OnCluster:
@@ -22,7 +24,7 @@ class OnCluster:
     partitions: int | None = None
 
     def predict_forecast(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        n = self.partitions or 2 * max(len(self.client.scheduler_info()["workers"]), 1)
+        n = n_partitions(self.client, self.partitions)
         bounds = np.linspace(0, len(X), min(n, max(len(X), 1)) + 1).astype(int)
         if len(bounds) <= 2:
             return self.model.predict_forecast(X)

@@ -34,6 +34,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from demandmatch.config import deep_merge
+
 from .engine import DEFAULT_SCENARIO, Config, resolve_scenario
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -260,7 +262,7 @@ def _base_config(spec: ExperimentSpec, path: Path, project_dir: Path) -> dict[st
         if found is None:
             raise SpecError(f"{path}: base_config: file not found: {spec.base_config}")
         data = yaml.safe_load(found.read_text(encoding="utf-8")) or {}
-    return _merge(data, spec.overrides)
+    return deep_merge(data, spec.overrides)
 
 
 def _variants(spec: ExperimentSpec, path: Path, base: dict[str, Any]) -> list[Variant]:
@@ -283,7 +285,7 @@ def _variants(spec: ExperimentSpec, path: Path, base: dict[str, Any]) -> list[Va
     for name, s in zip(names, settings, strict=True):
         nested = base
         for key, value in s.items():
-            nested = _merge(nested, _nest(key.split("."), value))
+            nested = deep_merge(nested, _nest(key.split("."), value))
         try:
             config = Config.model_validate(nested)
         except ValidationError as err:
@@ -324,13 +326,3 @@ def _auto_name(settings: dict[str, Any]) -> str:
 
 def _nest(keys: list[str], value: Any) -> dict[str, Any]:
     return {keys[0]: value} if len(keys) == 1 else {keys[0]: _nest(keys[1:], value)}
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out

@@ -32,7 +32,15 @@ from .price import price_features
 from .video import hype_features, video_features
 from .video_reach import projected_reach
 
-__all__ = ["FeatureTables", "Known", "build_features", "known_at", "lineup_frame", "prepare_tables"]
+__all__ = [
+    "FeatureTables",
+    "Known",
+    "build_features",
+    "known_at",
+    "lineup_frame",
+    "prepare_tables",
+    "row_cutoffs",
+]
 
 CATEGORICAL = ("category", "merchant_id")
 # the per-row columns in a fixed order: LightGBM's column sampling and its ties between equally
@@ -78,6 +86,22 @@ def prepare_tables(tables: Tables) -> FeatureTables:
     return FeatureTables(tables, lineup_frame(tables), video)
 
 
+def row_cutoffs(lineup: pd.DataFrame, cutoffs: pd.Series | None) -> pd.Series:
+    """Each row's cutoff: `cutoffs` (stream_id -> cutoff) mapped onto the rows, or with None the
+    rows' own `cutoff` column; a row without one is an error."""
+    if cutoffs is not None:
+        cut = lineup["stream_id"].map(cutoffs)
+    elif "cutoff" in lineup:
+        cut = lineup["cutoff"]
+    else:
+        raise ValueError("give cutoffs per stream or a 'cutoff' column per row")
+    if cut.isna().any():
+        raise ValueError(
+            f"no cutoff given for stream {lineup.loc[cut.isna(), 'stream_id'].iloc[0]}"
+        )
+    return cut
+
+
 def build_features(
     lineup: pd.DataFrame,
     cutoffs: pd.Series | None,
@@ -94,14 +118,7 @@ def build_features(
     is cut to what was known then (`known_at`) before anything reads it; each row's history is
     the streams of that cut that ended by the row's own cutoff.
     """
-    rows = lineup.copy()
-    if cutoffs is not None:
-        rows["cutoff"] = rows["stream_id"].map(cutoffs)
-    elif "cutoff" not in rows:
-        raise ValueError("give cutoffs per stream or a 'cutoff' column per row")
-    if rows["cutoff"].isna().any():
-        missing = rows.loc[rows["cutoff"].isna(), "stream_id"].iloc[0]
-        raise ValueError(f"no cutoff given for stream {missing}")
+    rows = lineup.assign(cutoff=row_cutoffs(lineup, cutoffs))
     latest = rows["cutoff"].max()
     if as_of is None:
         as_of = latest
