@@ -373,7 +373,7 @@ def config_docs(
     """Write the configuration reference and the default config from the config model; with
     neither path, print the reference."""
     from .config_docs import render_markdown, render_yaml
-    from .runs import atomic_write
+    from .staging import atomic_write
 
     if docs is None and yaml_out is None:
         typer.echo(render_markdown(), nl=False)

@@ -5,8 +5,6 @@ benchmarks. Also the bridge from a demand forecast to the optimiser's inputs (`p
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -38,12 +36,11 @@ from .records import RunInfo, RunTracking, data_label, run_name
 from .report import summarise, write_outputs
 from .sheets import read_sheet
 from .simulate import load_truth
-from .staging import OutputFolder, file_mode
+from .staging import OutputFolder
 from .timing import Progress, Timer, quiet
 
 __all__ = [
     "ForecastRun",
-    "atomic_write",
     "backtest_job",
     "find_truth",
     "optimiser_inputs",
@@ -398,18 +395,3 @@ def _backtest_metrics(result: BacktestResult) -> dict[str, object]:
         for stat in ("mean", "min", "max"):
             metrics[f"{name}.{stat}"] = float(result.choices[name].agg(stat))
     return metrics
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write beside the target then rename, so a reader never sees half a file; the file gets
-    the umask's mode (0644 under 022), not the 0600 of a temporary file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, file_mode())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

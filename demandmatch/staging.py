@@ -23,6 +23,7 @@ import secrets
 import shutil
 import signal
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,6 +159,23 @@ def lock_holder(lock_path: Path) -> dict[str, object]:
     except (OSError, ValueError):
         return {}
     return info if isinstance(info, dict) else {}
+
+
+def atomic_write(path: Path, data: bytes | str) -> Path:
+    """Write `data` (text as UTF-8) beside `path`, then rename it into place, so a reader never
+    sees half a file; the file gets the umask's mode (0644 under 022), not the 0600 of a
+    temporary file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, file_mode())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def file_mode() -> int:

@@ -18,6 +18,7 @@ from demandmatch.data.schema import COMPLIANCE_COLUMNS, FORECAST_COLUMNS
 from demandmatch.data.tables import Tables
 from demandmatch.forecast.stages import DemandForecast
 from demandmatch.optimise import PlanResult
+from demandmatch.staging import atomic_write
 
 from .details import allocation_details, compliance_details, plan_details
 from .render import render_report
@@ -85,9 +86,9 @@ def write_outputs(
         "allocation.csv": csv_text(alloc, timezone, bom=True),
         "compliance.csv": csv_text(checks, timezone, bom=True),
     }
-    paths = [_write(folder / name, text.encode("utf-8")) for name, text in texts.items()]
+    paths = [atomic_write(folder / name, text) for name, text in texts.items()]
     sheets = {str(m): g for m, g in plan_out.groupby("merchant_id", sort=True)}
-    paths.append(_write(folder / "plan.xlsx", workbook_bytes(sheets, PLAN_KINDS, timezone)))
+    paths.append(atomic_write(folder / "plan.xlsx", workbook_bytes(sheets, PLAN_KINDS, timezone)))
     report = folder / "report.html"
     tmp = folder / ".report.html.tmp"
     render_report(
@@ -105,16 +106,3 @@ def write_outputs(
     os.replace(tmp, report)
     paths.append(report)
     return paths
-
-
-def _write(path: Path, data: bytes) -> Path:
-    """Write beside the target then rename, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
