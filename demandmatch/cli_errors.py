@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from .staging import signal_handlers
+
 console = Console(stderr=True, highlight=False)
 STATE = {"debug": False}
 
@@ -70,20 +72,14 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
-    signals = (signal.SIGTERM, signal.SIGINT)
-    try:
-        saved = {s: signal.getsignal(s) for s in signals}
-        signal.signal(signal.SIGTERM, stop)
-        if saved[signal.SIGINT] is signal.default_int_handler:
-            signal.signal(signal.SIGINT, stop)
-    except ValueError:  # not the main thread
+    sigint = signal.getsignal(signal.SIGINT)  # set again as it is, so that it is put back
+    with signal_handlers(
+        {
+            signal.SIGTERM: stop,
+            signal.SIGINT: stop if sigint is signal.default_int_handler else sigint,
+        }
+    ):
         yield
-        return
-    try:
-        yield
-    finally:
-        for s, previous in saved.items():
-            signal.signal(s, previous)
 
 
 def print_warnings(warnings: list[dict[str, object]]) -> None:

@@ -25,7 +25,7 @@ import signal
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from .errors import OutputBusy, UsageError
@@ -221,7 +221,19 @@ def deferred_signals() -> Iterator[None]:
     """
     got: list[int] = []
     try:
-        previous = {s: signal.signal(s, lambda n, f: got.append(n)) for s in _DEFERRED}
+        with signal_handlers({s: lambda n, f: got.append(n) for s in _DEFERRED}):
+            yield
+    finally:
+        for s in dict.fromkeys(got):
+            os.kill(os.getpid(), s)
+
+
+@contextlib.contextmanager
+def signal_handlers(handlers: Mapping[int, object]) -> Iterator[None]:
+    """`handlers` (signal -> handler) for the block, the previous ones put back after it. Only
+    the main thread can set handlers; elsewhere the block runs as it is."""
+    try:
+        previous = {s: signal.signal(s, h) for s, h in handlers.items()}  # type: ignore[arg-type]
     except ValueError:  # not the main thread
         yield
         return
@@ -230,8 +242,6 @@ def deferred_signals() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        for s in dict.fromkeys(got):
-            os.kill(os.getpid(), s)
 
 
 def _take_lock(lock_path: Path, out: Path) -> int:
