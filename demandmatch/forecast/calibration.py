@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .negbin import likelihood
 from .negbin.dispersion import Dispersion
 
 SPREAD_FACTORS = (0.0, 0.5, 1.0, 1.5, 2.0)  # of the prior's spread, chosen on held-out rows
-MIN_SPREAD_ROWS = 100  # held-out rows of new SKUs needed to choose it and their scale (else 1)
+MIN_SPREAD_ROWS = 100  # held-out rows of new SKUs needed to choose it and their scale alone
 SCALES = (0.5, 2.0)  # the held-out rescaling of the mean stays within these
 SCALE_STEPS = 6  # secant steps that solve it where sold-out rows are imputed at it
 
@@ -45,8 +46,10 @@ class Calibration:
 
 class HeldOutCalibration:
     """The held-out rows: `design` of the size model, outcomes y, sold out `censored`; `new`:
-    rows of SKUs the model never saw, whose mean is rescaled apart when `rescale_new`; `ridge`
-    of the size model."""
+    rows of SKUs the model never saw, whose scale is `new_weight` their own and the rest the
+    other rows' (in log; 0: one scale for all rows); `ridge` of the size model; `sku`: each
+    row's SKU, so that a scale is a ratio of the SKUs' averages, each SKU counted once (None:
+    of the rows' sums)."""
 
     def __init__(
         self,
@@ -54,11 +57,13 @@ class HeldOutCalibration:
         y: np.ndarray,
         censored: np.ndarray,
         new: np.ndarray,
-        rescale_new: bool,
+        new_weight: float,
         ridge: float = 1.0,
+        sku: np.ndarray | None = None,
     ) -> None:
         self.design, self.y, self.censored = design, y, censored
-        self.new, self.rescale_new, self.ridge = new, rescale_new, ridge
+        self.new, self.new_weight, self.ridge = new, new_weight, ridge
+        self.sku = None if sku is None else pd.factorize(np.asarray(sku))[0]
 
     def fit(
         self,
@@ -73,7 +78,12 @@ class HeldOutCalibration:
         when given (else one step)."""
         design, y, cens = self.design, self.y, self.censored
         mu0 = np.exp(f + 0.5 * sd**2)
-        apart = self.new if self.rescale_new else np.zeros(len(y), bool)
+        apart = self.new if self.new_weight > 0 else np.zeros(len(y), bool)
+        w = self.new_weight
+
+        def pooled(new_scale: float, scale: float) -> float:
+            """A new SKU's scale: w its own rows', the rest the other rows'."""
+            return float(np.exp(w * np.log(new_scale) + (1.0 - w) * np.log(scale)))
 
         def rescaled(scale: float, new_scale: float) -> tuple[float, float]:
             y_mean = y.copy()
@@ -83,9 +93,13 @@ class HeldOutCalibration:
                 y_mean[cens] = likelihood.impute_mean_mixed(
                     y[cens], mu[cens], size.size(design[cens]), sd[cens]
                 )
-            return _sum_ratio(y_mean, mu0, ~apart), _sum_ratio(y_mean, mu0, apart)
+            return _ratio(y_mean, mu0, ~apart, self.sku), _ratio(y_mean, mu0, apart, self.sku)
 
-        scale, new_scale = rescaled(1.0, 1.0) if start is None else start
+        if start is None:
+            scale, new_scale = rescaled(1.0, 1.0)
+            new_scale = pooled(new_scale, scale) if apart.any() else new_scale
+        else:
+            scale, new_scale = start
         if solve and cens[~apart].any():
             # secant steps on log scale toward where the rescaled sum agrees with itself
             x0, g0 = 0.0, np.log(scale)
@@ -103,9 +117,11 @@ class HeldOutCalibration:
             # it, less than in proportion)
             for _ in range(SCALE_STEPS):
                 prev, new_scale = new_scale, rescaled(scale, new_scale)[1]
-                new_scale = float(np.clip(new_scale, *SCALES))
+                new_scale = pooled(float(np.clip(new_scale, *SCALES)), scale)
                 if abs(np.log(new_scale / prev)) < 1e-3:
                     break
+        if not apart.any():
+            new_scale = scale  # no new SKU's row to tell: the others' scale
         mu = mu0 * np.where(apart, new_scale, scale)
         disp = Dispersion(self.ridge).fit(design, y, mu, cens, sd)
         ll = likelihood.loglik_mixed(y, mu, disp.size(design), cens, sd).sum()
@@ -125,8 +141,35 @@ class HeldOutCalibration:
         return Calibration(factors[best], chosen)
 
 
-def _sum_ratio(y: np.ndarray, mu: np.ndarray, rows: np.ndarray) -> float:
-    """sum(y) / sum(mu) on `rows`, within SCALES (1 on no rows)."""
+def _ratio(y: np.ndarray, mu: np.ndarray, rows: np.ndarray, sku: np.ndarray | None) -> float:
+    """sum(y) / sum(mu) on `rows`, within SCALES (1 on no rows); with `sku` (each row's SKU
+    code), of the SKUs' averages, each SKU counted once."""
     if not rows.any():
         return 1.0
-    return float(np.clip(y[rows].sum() / max(mu[rows].sum(), 1e-9), *SCALES))
+    if sku is None:
+        return float(np.clip(y[rows].sum() / max(mu[rows].sum(), 1e-9), *SCALES))
+    n = np.bincount(sku[rows])
+    seen = n > 0
+    y_s = np.bincount(sku[rows], weights=y[rows])[seen] / n[seen]
+    mu_s = np.bincount(sku[rows], weights=mu[rows])[seen] / n[seen]
+    return float(np.clip(y_s.sum() / max(mu_s.sum(), 1e-9), *SCALES))
+
+
+def new_sku_weight(n_new: int) -> float:
+    """The share of a new SKU's scale its own held-out rows set, from how many there are: all of
+    it from MIN_SPREAD_ROWS rows on, less in proportion below (the rest is the other rows')."""
+    return min(1.0, n_new / MIN_SPREAD_ROWS)
+
+
+def typical_means(y: np.ndarray, sku: np.ndarray) -> np.ndarray:
+    """What each row's demand would be expected at without a model: the average of its SKU's
+    other rows, and for a SKU seen once the median SKU's average (each SKU counted once), so
+    that one NB size fitted around them measures the spread within a SKU, not between SKUs."""
+    code, _ = pd.factorize(np.asarray(sku))
+    n = np.bincount(code).astype(float)
+    total = np.bincount(code, weights=y)
+    typical = float(np.median(total / n))
+    others = n[code] - 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loo = (total[code] - y) / others
+    return np.maximum(np.where(others > 0, loo, typical), 1e-6)

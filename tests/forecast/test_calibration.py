@@ -4,7 +4,13 @@ new SKU's scale apart, and the share of the prior's spread a new SKU's level rea
 import numpy as np
 import pytest
 
-from demandmatch.forecast.calibration import SCALES, HeldOutCalibration
+from demandmatch.forecast.calibration import (
+    MIN_SPREAD_ROWS,
+    SCALES,
+    HeldOutCalibration,
+    new_sku_weight,
+    typical_means,
+)
 
 
 def test_the_mean_scale_imputes_sold_out_rows_at_the_rescaled_mean():
@@ -21,7 +27,7 @@ def test_the_mean_scale_imputes_sold_out_rows_at_the_rescaled_mean():
     y = np.where(cens, stock, d)
     assert cens.mean() > 0.4
     one, none = np.ones((n, 1)), np.zeros(n)
-    held_out = HeldOutCalibration(one, y, cens, new=none > 0, rescale_new=False)
+    held_out = HeldOutCalibration(one, y, cens, new=none > 0, new_weight=0.0)
     step = held_out.fit(f, none).scale
     solved = held_out.fit(f, none, solve=True)
     assert step < 1.15
@@ -35,12 +41,16 @@ def test_new_skus_get_their_own_scale_only_when_rescaled_apart():
     y = np.array([3.0, 5.0, 12.0, 16.0])
     new = np.array([False, False, True, True])
     sd, one, cens = np.zeros(4), np.ones((4, 1)), np.zeros(4, bool)
-    apart = HeldOutCalibration(one, y, cens, new, rescale_new=True).fit(f, sd)
+    apart = HeldOutCalibration(one, y, cens, new, new_weight=1.0).fit(f, sd)
     assert (apart.scale, apart.new_sku_scale) == pytest.approx((8 / 6, 28 / 14))
-    together = HeldOutCalibration(one, y, cens, new, rescale_new=False).fit(f, sd)
-    assert (together.scale, together.new_sku_scale) == pytest.approx((36 / 20, 1.0))
+    together = HeldOutCalibration(one, y, cens, new, new_weight=0.0).fit(f, sd)
+    # one scale for all rows: a new SKU's is the others'
+    assert (together.scale, together.new_sku_scale) == pytest.approx((36 / 20, 36 / 20))
+    # half its own: the geometric middle of its own and the others'
+    half = HeldOutCalibration(one, y, cens, new, new_weight=0.5).fit(f, sd)
+    assert (half.scale, half.new_sku_scale) == pytest.approx((8 / 6, np.sqrt(2 * 8 / 6)))
     # a scale stays within its bounds however far off the model is
-    low = HeldOutCalibration(one, y * 10, cens, new, rescale_new=False).fit(f, sd)
+    low = HeldOutCalibration(one, y * 10, cens, new, new_weight=0.0).fit(f, sd)
     assert low.scale == SCALES[1]
 
 
@@ -54,9 +64,34 @@ def test_calibrate_chooses_how_much_of_the_prior_spread_a_new_level_has(level_sd
     level = f + level_sd * rng.normal(size=n) - 0.5 * level_sd**2
     y = rng.negative_binomial(5.0, 5.0 / (5.0 + np.exp(level))).astype(float)
     new = np.ones(n, bool)
-    held_out = HeldOutCalibration(np.ones((n, 1)), y, np.zeros(n, bool), new, rescale_new=True)
+    held_out = HeldOutCalibration(np.ones((n, 1)), y, np.zeros(n, bool), new, new_weight=1.0)
     chosen = held_out.calibrate(f, np.full(n, 0.5), (0.0, 0.5, 1.0, 1.5, 2.0))
     assert lo <= chosen.spread_factor <= hi
     assert chosen.fit.dispersion.size(np.ones((1, 1)))[0] == pytest.approx(5.0, rel=0.25)
     # one factor: no choice
     assert held_out.calibrate(f, np.full(n, 0.5), (1.0,)).spread_factor == 1.0
+
+
+def test_a_scale_counts_each_sku_once_when_the_rows_skus_are_given():
+    # SKU a sells 10 where the model says 5 in three lineups, SKU b 2 where it says 2 in one:
+    # per row a's lineups count three times (32 / 17); per SKU each average once (12 / 7)
+    f = np.log(np.array([5.0, 5.0, 5.0, 2.0]))
+    y = np.array([10.0, 10.0, 10.0, 2.0])
+    one, sd, cens, none = np.ones((4, 1)), np.zeros(4), np.zeros(4, bool), np.zeros(4, bool)
+    rows = HeldOutCalibration(one, y, cens, none, new_weight=0.0).fit(f, sd)
+    skus = HeldOutCalibration(one, y, cens, none, 0.0, sku=np.array(["a", "a", "a", "b"]))
+    assert rows.scale == pytest.approx(32 / 17)
+    assert skus.fit(f, sd).scale == pytest.approx(12 / 7)
+
+
+def test_a_new_skus_own_rows_set_its_scale_in_proportion_to_how_many_there_are():
+    assert new_sku_weight(0) == 0.0
+    assert new_sku_weight(MIN_SPREAD_ROWS // 4) == pytest.approx(0.25)
+    assert new_sku_weight(MIN_SPREAD_ROWS) == new_sku_weight(10 * MIN_SPREAD_ROWS) == 1.0
+
+
+def test_typical_means_are_each_skus_other_rows_and_the_median_sku_for_one_row():
+    y = np.array([1.0, 3.0, 5.0, 10.0])
+    sku = np.array(["a", "a", "a", "b"])
+    # a: the mean of its two other rows; b, seen once: the median of the SKUs' averages (3, 10)
+    assert typical_means(y, sku) == pytest.approx([4.0, 3.0, 2.0, 6.5])

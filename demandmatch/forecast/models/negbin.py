@@ -21,7 +21,13 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from demandmatch.data.schema import QUANTILE_LEVELS
-from demandmatch.forecast.calibration import MIN_SPREAD_ROWS, SPREAD_FACTORS, HeldOutCalibration
+from demandmatch.forecast.calibration import (
+    MIN_SPREAD_ROWS,
+    SPREAD_FACTORS,
+    HeldOutCalibration,
+    new_sku_weight,
+    typical_means,
+)
 from demandmatch.forecast.distributions import quantiles_negbin_mixed, survival_negbin_mixed
 from demandmatch.forecast.holdout import HoldOut
 from demandmatch.forecast.negbin.boosting import Boosting, trees_log_mean
@@ -163,9 +169,16 @@ class LGBMNegBinDemand(DemandEstimator):
                 )
             X_judge = X[judge]
             unseen = start.unseen_spread(keys_judge, X_judge)
-            enough = (unseen > 0).sum() >= MIN_SPREAD_ROWS
+            n_new = int((unseen > 0).sum())
+            enough = n_new >= MIN_SPREAD_ROWS
             calibration = HeldOutCalibration(
-                design[judge], y[judge], cens[judge], unseen > 0, enough, s.dispersion_ridge
+                design[judge],
+                y[judge],
+                cens[judge],
+                unseen > 0,
+                new_sku_weight(n_new),
+                s.dispersion_ridge,
+                None if sku is None else sku[judge],
             )
             # the rounds to grow: the cut whose held-out model the held-out likelihood prefers,
             # the held-out model grown only as far as it takes to tell
@@ -192,10 +205,15 @@ class LGBMNegBinDemand(DemandEstimator):
             )
             self.spread_factor_ = chosen.spread_factor
             if not enough:
+                share = new_sku_weight(n_new)
                 fallbacks.append(
-                    f"{int((unseen > 0).sum())} held-out rows of new SKUs (fewer than "
-                    f"{MIN_SPREAD_ROWS}): a new SKU's level spread is the prior's and its mean "
-                    "is not rescaled apart"
+                    f"{n_new} held-out rows of new SKUs (fewer than {MIN_SPREAD_ROWS}): a new "
+                    "SKU's level spread is the prior's, and the scale of its mean is "
+                    + (
+                        f"{share:.0%} their own, {1 - share:.0%} the other SKUs'"
+                        if n_new
+                        else "the other SKUs'"
+                    )
                 )
             self.scale_, self.new_sku_scale_ = chosen.fit.scale, chosen.fit.new_sku_scale
             self.dispersion_ = chosen.fit.dispersion
@@ -204,13 +222,13 @@ class LGBMNegBinDemand(DemandEstimator):
             self.scale_, self.new_sku_scale_, self.spread_factor_ = 1.0, 1.0, 1.0
             fallbacks.append(
                 "no held-out rows to measure on (too little history): the mean is not rescaled, "
-                "every round is grown, one NB size for all rows, the prior's level spreads"
+                "every round is grown, the prior's level spreads, and one NB size for all rows "
+                "around each SKU's average of its other rows (a SKU seen once: the median SKU's)"
             )
             self.round_share_ = float(max(s.round_shares))  # no held-out rows to choose by
             self.n_launch_rows_ = 0
-            common = Dispersion(s.dispersion_ridge).fit(
-                design[:, :1], y, np.full(len(y), max(y.mean(), 1e-6)), cens
-            )
+            typical = typical_means(y, np.zeros(len(y)) if sku is None else sku)
+            common = Dispersion(s.dispersion_ridge).fit(design[:, :1], y, typical, cens)
             self.dispersion_ = common.with_columns(design.shape[1])
         # heavily censored rows say only D >= units sold; how far above it the mean lies
         # depends on the assumed spread, so the final trees learn at the measured size

@@ -294,9 +294,11 @@ def test_first_streams_of_launched_skus_teach_a_new_level_when_late_rows_have_no
     # without them the late rows cannot tell, and the prior's spread is kept: the fit says so
     blind = LGBMNegBinDemand(**params, launch_holdout=0.0).fit(X, y, time=when)
     assert blind.n_launch_rows_ == 0
-    assert (blind.spread_factor_, blind.new_sku_scale_) == (1.0, 1.0)
+    # and a new SKU's mean is scaled as the other SKUs' are
+    assert (blind.spread_factor_, blind.new_sku_scale_) == (1.0, blind.scale_)
     (said,) = blind.fallbacks()
     assert said.startswith("0 held-out rows of new SKUs (fewer than 100)")
+    assert said.endswith("the scale of its mean is the other SKUs'")
 
 
 @pytest.mark.slow
@@ -361,3 +363,26 @@ def test_the_held_out_likelihood_chooses_few_rounds_where_the_start_says_it_all(
     assert m.round_share_ >= 0.5
     assert held_out[-1] >= 0.5 * 50  # the peak is passed late or never
     assert np.corrcoef(np.log(m.predict_mean(X)), wave)[0, 1] > 0.9
+
+
+def test_without_held_out_rows_one_size_measures_the_spread_within_a_sku():
+    # 60 SKUs whose levels differ by a lognormal of sd 1, 10 rows each at NB size 5. Nothing is
+    # held out, so the size is fitted around each SKU's average of its other rows: near 5,
+    # where around the average of every row the SKUs' differences would read as noise (~1)
+    rng = np.random.default_rng(21)
+    sku = np.repeat(np.arange(60), 10)
+    level = rng.normal(1.5, 1.0, 60)[sku]
+    y = rng.negative_binomial(5.0, 5.0 / (5.0 + np.exp(level))).astype(float)
+    X = pd.DataFrame(
+        {
+            "merchant_id": pd.Categorical(["m"] * len(y)),
+            "sku_id": [f"s{k}" for k in sku],
+            "x": rng.normal(size=len(y)),
+        }
+    )
+    m = LGBMNegBinDemand(n_estimators=20, num_leaves=7, n_jobs=1, offset=(), holdout=0.0)
+    m.fit(X, y, time=np.arange(len(y), dtype=float))
+    (said,) = m.fallbacks()
+    assert said.startswith("no held-out rows to measure on")
+    size = m.dispersion_.size(np.ones((1, m.dispersion_.theta_.shape[0])))[0]
+    assert 3.0 <= size <= 7.0
