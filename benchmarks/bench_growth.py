@@ -44,9 +44,6 @@ TARGETS = {"million_s": 600.0, "million_gb": 8.0, "demo_s": 10.0}
 PARTS = (
     ("demandmatch.forecast.negbin.start", "RandomEffectsStart.fit_transform", "re_start"),
     ("demandmatch.forecast.negbin.boosting", "Boosting.dataset", "bins"),
-    # the bins built on a thread of their own, beside the start: their CPU figure is the whole
-    # process's while they are built (the start's included)
-    ("demandmatch.forecast.negbin.boosting", "BinnedAside._bin", "bins"),
     ("demandmatch.forecast.negbin.boosting", "Boosting.grow", "trees"),
     ("demandmatch.forecast.negbin.boosting", "grad_hess", "objective"),
     ("demandmatch.forecast.calibration", "HeldOutCalibration.calibrate", "calibration"),

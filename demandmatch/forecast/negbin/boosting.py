@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -40,13 +39,9 @@ class Boosting:
 
     def dataset(self, X: pd.DataFrame, y: np.ndarray) -> lgb.Dataset:
         """X binned once: a held-out model trains on a subset of it and every bag on all of
-        it, sharing the bins instead of building them again. The binning runs on a thread of
-        its own (LightGBM's C code, which lets go of the interpreter) while the caller goes on
-        (the start's fit); the first use of the Dataset waits for it."""
+        it, sharing the bins instead of building them again."""
         params = {k: v for k, v in self.params.items() if k in DATASET_PARAMS}
-        # a frame of its own (the same columns' arrays): the caller's frame may be reorganised
-        # in place (pandas consolidates its blocks) while the thread reads this one
-        return BinnedAside(X.copy(deep=False), label=y, params=params, free_raw_data=False)
+        return lgb.Dataset(X, label=y, params=params, free_raw_data=False).construct()
 
     def grow(
         self,
@@ -82,39 +77,6 @@ class Boosting:
             if after is not None and after(models, k):
                 break
         return models
-
-
-class BinnedAside(lgb.Dataset):
-    """A LightGBM Dataset whose bins are built on a thread started with it: `construct` and
-    `subset` (the ways in which it is used) wait for that thread and raise what it raised.
-    The same bins as `lgb.Dataset(...).construct()`."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._error: BaseException | None = None
-        self._binning = threading.Thread(target=self._bin, name="lightgbm-bins", daemon=True)
-        self._binning.start()
-
-    def _bin(self) -> None:
-        try:
-            lgb.Dataset.construct(self)
-        except BaseException as e:  # raised again where the Dataset is used
-            self._error = e
-
-    def _wait(self) -> None:
-        if threading.current_thread() is not self._binning:
-            self._binning.join()
-            if self._error is not None:
-                error, self._error = self._error, None
-                raise error
-
-    def construct(self) -> lgb.Dataset:
-        self._wait()
-        return super().construct()
-
-    def subset(self, used_indices: list[int], params: dict | None = None) -> lgb.Dataset:
-        self._wait()
-        return super().subset(used_indices, params)
 
 
 def _can_grow(data: lgb.Dataset, subsample: float) -> bool:
