@@ -7,6 +7,8 @@ world's truth, or a mean model with a dispersion).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import stats
 
@@ -102,8 +104,18 @@ def lognormal_nodes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Means and weights of the Gauss-Hermite nodes of mu = m exp(sd Z), Z standard normal,
     with E[mu] = mean (so m = mean exp(-sd^2 / 2), the median)."""
-    z, w = np.polynomial.hermite_e.hermegauss(nodes)
+    z, w = hermite_nodes(nodes)
     return mean * np.exp(sd * z - 0.5 * sd * sd), w / w.sum()
+
+
+@functools.cache
+def hermite_nodes(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """numpy's Gauss-Hermite (probabilists') nodes and weights, computed once per count (an
+    eigenvalue problem, asked for by every row of a mixture): read-only."""
+    z, w = np.polynomial.hermite_e.hermegauss(nodes)
+    z.flags.writeable = False
+    w.flags.writeable = False
+    return z, w
 
 
 def survival_negbin_mixed(
