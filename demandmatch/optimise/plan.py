@@ -24,7 +24,7 @@ from demandmatch.optimise.curves import (
     unexpired,
 )
 from demandmatch.optimise.menu import Limits, eps
-from demandmatch.optimise.merchant import MerchantPlan
+from demandmatch.optimise.merchant import MerchantPlan, plan_merchant
 from demandmatch.optimise.outcomes import (
     ITEM_COLUMNS,
     SKU_COLUMNS,
@@ -34,7 +34,6 @@ from demandmatch.optimise.outcomes import (
     score_plan,
 )
 from demandmatch.optimise.ranking import Ranked
-from demandmatch.optimise.side_by_side import solve_merchants
 from demandmatch.optimise.stock import place_stock
 from demandmatch.optimise.types import (
     ALLOCATION_EXTRA_COLUMNS,
@@ -154,16 +153,13 @@ def plan_orders(
     packs = np.zeros(len(skus), dtype=np.int64)
     marks: list[list[str]] = [[] for _ in range(len(skus))]
     plans, shadow = [], []
-    solvable = [mp for mp in problem.merchants if not mp.over_capacity]
-    jobs = [(mp.curves, mp.limits, mp.required) for mp in solvable]
-    solved = iter(solve_merchants(jobs, settings, deadline))  # side by side, in this order
     for mp in problem.merchants:
         if mp.over_capacity:
             for p in mp.rows:
                 marks[p].append(F.CAPACITY_EXCEEDED)
             shadow.append((mp.merchant_id, False, 0.0, True, math.nan, True))
             continue
-        plan = next(solved)
+        plan = plan_merchant(mp.curves, mp.limits, mp.required, settings, deadline)
         plans.append(plan)
         for p, k in plan.solution.n.items():
             packs[p] = k
