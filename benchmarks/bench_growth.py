@@ -54,7 +54,7 @@ RUN_STAGES = ("load", "features", "demand model", "optimise", "write")
 
 def cpu_time() -> float:
     """CPU seconds of this process (every thread's, so a shared machine's waiting leaves it
-    out) and of its finished child processes (the plan's workers)."""
+    out) and of its finished child processes."""
     t = os.times()
     return time.process_time() + t.children_user + t.children_system
 
