@@ -12,8 +12,15 @@ Public API (heavy parts are imported on first use):
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from typing import Any
+
+# OpenMP threads (LightGBM's) that wait at a barrier sleep instead of spinning, unless the
+# environment says otherwise: read once, when the OpenMP runtime loads (with lightgbm, after
+# this). On cores shared with other work a spinning thread takes the core its peer needs, and
+# the demand model's fit took three times as long; the trees are the same either way (0035).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .config import Config, load_config
 from .data.tables import ContractError, Tables

@@ -126,7 +126,7 @@ def build_features(
         raise ValueError(f"a row's cutoff {latest} is after the forecast's as-of time {as_of}")
     known = known_at(source.lineup, source.video, as_of)
     past = past_outcomes(known.history)
-    feats = rows[["stream_id", "sku_id", "streamer_id", "brand"]].copy()  # keys, not inputs
+    keys = rows[["stream_id", "sku_id", "streamer_id", "brand"]]  # keys, not inputs
     static = pd.concat(
         [
             price_features(rows, source.tables.catalog),
@@ -135,18 +135,26 @@ def build_features(
         ],
         axis=1,
     )
-    feats = feats.join(static[list(STATIC_COLUMNS)])
-    feats = feats.join(video_features(rows, known.video))
-    feats = feats.join(history_features(rows, past, ["merchant_id", "sku_id"], "sku"))
-    feats = feats.join(history_features(rows, past, ["category"], "cat"))
-    feats = feats.join(history_features(rows, past, ["brand"], "brand"))
-    feats = feats.join(history_features(rows, stream_totals(past), ["streamer_id"], "streamer"))
-    feats = feats.join(history_features(rows, past, ["streamer_id", "category"], "streamer_cat"))
-    feats["views_per_follower"] = feats["video_views"] / (rows["followers"] + 1.0)
-    feats = feats.join(hype_features(rows, feats, known, past))
-    feats["launch_stream"] = launch_stream(rows, source.lineup, as_of)
-    feats["cold_sku"] = feats["sku_n_past"].eq(0)
-    feats["cold_streamer"] = feats["streamer_n_past"].eq(0)
-    for col in CATEGORICAL:
-        feats[col] = pd.Categorical(rows[col].astype(str))
-    return feats
+    video = video_features(rows, known.video)
+    history = [
+        history_features(rows, past, ["merchant_id", "sku_id"], "sku"),
+        history_features(rows, past, ["category"], "cat"),
+        history_features(rows, past, ["brand"], "brand"),
+        history_features(rows, stream_totals(past), ["streamer_id"], "streamer"),
+        history_features(rows, past, ["streamer_id", "category"], "streamer_cat"),
+    ]
+    sku, streamer = history[0], history[3]
+    extra = pd.DataFrame(
+        {
+            "views_per_follower": video["video_views"] / (rows["followers"] + 1.0),
+            **hype_features(rows, video, known, past),
+            "launch_stream": launch_stream(rows, source.lineup, as_of),
+            "cold_sku": sku["sku_n_past"].eq(0),
+            "cold_streamer": streamer["streamer_n_past"].eq(0),
+            **{col: pd.Categorical(rows[col].astype(str)) for col in CATEGORICAL},
+        },
+        index=rows.index,
+    )
+    # one concatenation of the parts (same index, in this column order): joining them one by
+    # one copied the growing frame at every step
+    return pd.concat([keys, static[list(STATIC_COLUMNS)], video, *history, extra], axis=1)

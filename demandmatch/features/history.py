@@ -61,41 +61,66 @@ def history_features(
         f"{name}_rel_units": np.nan,
         f"{name}_days_since": np.nan,
     }
-    ev = events.dropna(subset=keys).sort_values("end_time").copy()
+    stats = ["units_sold", "sold_out", "conversion", "rel_units"]
+    ev = events[[*keys, "end_time", *stats]].dropna(subset=keys).sort_values("end_time")
     if ev.empty:
         return pd.DataFrame(cols, index=rows.index)
     g = ev.groupby(keys, sort=False)
     group = g.ngroup().to_numpy()
-    ev["_n"] = g.cumcount() + 1.0
-    ev["_mean"] = g["units_sold"].cumsum() / ev["_n"]
-    ev["_recent"] = running_mean(ev["units_sold"], group, HISTORY_WINDOW)
-    ev["_so"] = g["sold_out"].cumsum() / ev["_n"]
-    ev["_conv"] = running_mean(ev["conversion"], group)
-    ev["_rel"] = running_mean(ev["rel_units"], group)
-    ev["end_time"] = ev["end_time"].astype(TS)
-    ev["_t"] = ev["end_time"]
-    probe = rows[keys + ["cutoff"]].copy()
-    probe["_row"] = rows.index
-    probe = probe.dropna(subset=keys).sort_values("cutoff")
-    probe["cutoff"] = probe["cutoff"].astype(TS)
+    n = g.cumcount().to_numpy() + 1.0
+    right = pd.DataFrame(
+        {
+            "_key": 0,
+            "end_time": ev["end_time"].astype(TS),
+            "_n": n,
+            "_mean": g["units_sold"].cumsum().to_numpy() / n,
+            "_recent": running_mean(ev["units_sold"], group, HISTORY_WINDOW).to_numpy(),
+            "_so": g["sold_out"].cumsum().to_numpy() / n,
+            "_conv": running_mean(ev["conversion"], group).to_numpy(),
+            "_rel": running_mean(ev["rel_units"], group).to_numpy(),
+        },
+        index=ev.index,
+    )
+    probe = rows[keys].assign(cutoff=rows["cutoff"].astype(TS), _row=np.arange(len(rows)))
+    probe = probe.dropna(subset=keys)
+    # one integer per key value (the events' and the rows' coded together): merge_asof then
+    # matches on it rather than on the key columns' text
+    both = pd.concat([ev[keys], probe[keys]], ignore_index=True)
+    code = both.groupby(keys, sort=False).ngroup().to_numpy()
+    right["_key"] = code[: len(ev)]
+    probe = pd.DataFrame(
+        {"_key": code[len(ev) :], "cutoff": probe["cutoff"], "_row": probe["_row"]}
+    ).sort_values("cutoff")
     merged = pd.merge_asof(
         probe,
-        ev[keys + ["end_time", "_n", "_mean", "_recent", "_so", "_conv", "_rel", "_t"]],
+        right,
         left_on="cutoff",
         right_on="end_time",
-        by=keys,
+        by="_key",
         direction="backward",
         allow_exact_matches=True,
-    ).set_index("_row")
-    out = pd.DataFrame(index=rows.index)
-    out[f"{name}_n_past"] = merged["_n"].reindex(rows.index).fillna(0.0)
-    out[f"{name}_mean_units"] = merged["_mean"].reindex(rows.index)
-    out[f"{name}_recent_units"] = merged["_recent"].reindex(rows.index)
-    out[f"{name}_sold_out_rate"] = merged["_so"].reindex(rows.index)
-    out[f"{name}_conversion"] = merged["_conv"].reindex(rows.index)
-    out[f"{name}_rel_units"] = merged["_rel"].reindex(rows.index)
-    since = (merged["cutoff"] - merged["_t"]).dt.total_seconds() / 86400.0
-    out[f"{name}_days_since"] = since.reindex(rows.index)
+    )
+    at = merged["_row"].to_numpy()
+    found = merged["_n"].notna().to_numpy()
+
+    def placed(values: np.ndarray, blank: float = np.nan) -> np.ndarray:
+        out = np.full(len(rows), blank)
+        out[at] = values
+        return out
+
+    since = (merged["cutoff"] - merged["end_time"]).dt.total_seconds().to_numpy() / 86400.0
+    out = pd.DataFrame(
+        {
+            f"{name}_n_past": placed(np.where(found, merged["_n"].to_numpy(), 0.0), 0.0),
+            f"{name}_mean_units": placed(merged["_mean"].to_numpy()),
+            f"{name}_recent_units": placed(merged["_recent"].to_numpy()),
+            f"{name}_sold_out_rate": placed(merged["_so"].to_numpy()),
+            f"{name}_conversion": placed(merged["_conv"].to_numpy()),
+            f"{name}_rel_units": placed(merged["_rel"].to_numpy()),
+            f"{name}_days_since": placed(since),
+        },
+        index=rows.index,
+    )
     return out
 
 

@@ -7,6 +7,8 @@ world's truth, or a mean model with a dispersion).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import stats
 
@@ -102,8 +104,18 @@ def lognormal_nodes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Means and weights of the Gauss-Hermite nodes of mu = m exp(sd Z), Z standard normal,
     with E[mu] = mean (so m = mean exp(-sd^2 / 2), the median)."""
-    z, w = np.polynomial.hermite_e.hermegauss(nodes)
+    z, w = hermite_nodes(nodes)
     return mean * np.exp(sd * z - 0.5 * sd * sd), w / w.sum()
+
+
+@functools.cache
+def hermite_nodes(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """numpy's Gauss-Hermite (probabilists') nodes and weights, computed once per count (an
+    eigenvalue problem, asked for by every row of a mixture): read-only."""
+    z, w = np.polynomial.hermite_e.hermegauss(nodes)
+    z.flags.writeable = False
+    w.flags.writeable = False
+    return z, w
 
 
 def survival_negbin_mixed(
@@ -117,9 +129,9 @@ def survival_negbin_mixed(
     `mean` with log spread `sd` (an unknown level); E[D] = mean. sd = 0: the NB."""
     mean, size, sd = _mixture_arrays(mean, size, sd)
     out = survival_negbin(np.where(sd > 0, 0.0, mean), size, tail)
-    for i, w, p in _mixed_rows(mean, size, sd, nodes):
-        top = _mixture_top(w, size[i], p, tail)
-        out[i] = np.maximum(1.0 - w @ _negbin_cdf(top, size[i], p), 0.0)
+    rows, w, p = _mixed_rows(mean, size, sd, nodes)
+    for i, top, p_i in zip(rows, _mixture_tops(w, size[rows], p, tail), p, strict=True):
+        out[i] = np.maximum(1.0 - w @ _negbin_cdf(top, size[i], p_i), 0.0)
     return out
 
 
@@ -134,9 +146,10 @@ def quantiles_negbin_mixed(
     mean, size, sd = _mixture_arrays(mean, size, sd)
     levels = np.asarray(levels, dtype=float)
     q = quantiles_negbin(mean, size, levels)
-    for i, w, p in _mixed_rows(mean, size, sd, nodes):
-        top = _mixture_top(w, size[i], p, (1.0 - levels.max()) / (10 * len(w)))
-        cdf = w @ _negbin_cdf(top + 1, size[i], p)
+    rows, w, p = _mixed_rows(mean, size, sd, nodes)
+    tops = _mixture_tops(w, size[rows], p, (1.0 - levels.max()) / (10 * len(w)))
+    for i, top, p_i in zip(rows, tops, p, strict=True):
+        cdf = w @ _negbin_cdf(top + 1, size[i], p_i)
         q[i] = np.minimum(np.searchsorted(cdf, levels - 1e-12), top)
     return q
 
@@ -148,18 +161,23 @@ def _mixture_arrays(
     return mean, size, np.broadcast_to(np.asarray(sd, dtype=float), mean.shape)
 
 
-def _mixed_rows(mean: np.ndarray, size: np.ndarray, sd: np.ndarray, nodes: int):
-    """(row, node weights, scipy's p of each node) of every row with sd > 0 and a mean > 0."""
-    for i in np.flatnonzero((sd > 0) & (mean > 0)):
-        mu, w = lognormal_nodes(mean[i], sd[i], nodes)
-        yield i, w, size[i] / (size[i] + mu)
+def _mixed_rows(
+    mean: np.ndarray, size: np.ndarray, sd: np.ndarray, nodes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the rows with sd > 0 and a mean > 0, the node weights, scipy's p of each row's nodes
+    (rows x nodes))."""
+    rows = np.flatnonzero((sd > 0) & (mean > 0))
+    mu, w = lognormal_nodes(mean[rows, None], sd[rows, None], nodes)
+    return rows, w, size[rows, None] / (size[rows, None] + mu)
 
 
-def _mixture_top(w: np.ndarray, size: float, p: np.ndarray, tail: float) -> int:
-    """A count past which every node adds at most `tail` to the mixture's survival (a far
-    node of tiny weight would otherwise stretch the curve to many times the mean)."""
+def _mixture_tops(w: np.ndarray, size: np.ndarray, p: np.ndarray, tail: float) -> list[int]:
+    """Per row (its size, its nodes' p), a count past which every node adds at most `tail` to
+    the mixture's survival (a far node of tiny weight would otherwise stretch the curve to many
+    times the mean). scipy's tail quantiles of every row at once: one call, not one per row."""
     share = np.minimum(tail / np.maximum(w, 1e-300), 1.0)
-    return int(np.nanmax(np.maximum(stats.nbinom.isf(share, size, p), 0.0))) + 1
+    isf = np.maximum(stats.nbinom.isf(share[None, :], size[:, None], p), 0.0)
+    return [int(np.nanmax(row)) + 1 for row in isf]
 
 
 def expected_demand(survival: list[np.ndarray]) -> np.ndarray:

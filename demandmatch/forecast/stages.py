@@ -120,7 +120,10 @@ def fit_demand(
     with timer.stage("demand model", progress):
         y = train["units_sold"].to_numpy(dtype=float)
         if model.learns_censoring:
-            model.fit(X, y, censored=sold_out(train), time=train["start_time"].to_numpy())
+            # as datetime64 (UTC), not an object array of Timestamps: the same order, read
+            # without a Python object per row
+            time = train["start_time"].to_numpy(dtype="datetime64[ns]")
+            model.fit(X, y, censored=sold_out(train), time=time)
         else:
             model.fit(X, y)
     return FittedDemand(as_of, model, source, past, len(train))

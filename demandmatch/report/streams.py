@@ -64,18 +64,21 @@ def stream_days(
     )
     local = pd.to_datetime(df["start_time"], utc=True).dt.tz_convert(timezone)
     df["_day"] = local.dt.strftime("%Y-%m-%d")
+    df = df.reset_index(drop=True)
+    records = list(df.itertuples(index=False))  # read once, not once per stream
     days = []
     for _, d in df.groupby("_day", sort=True):
         streams = tuple(
-            _stream(g, timezone)
+            _stream(g, [records[i] for i in g.index], timezone)
             for _, g in d.groupby("stream_id", sort=False)  # already in start order
         )
         days.append(Day(fmt_date(d["start_time"].iloc[0], timezone), streams))
     return days
 
 
-def _stream(g: pd.DataFrame, timezone: str) -> Stream:
-    first = g.iloc[0]
+def _stream(g: pd.DataFrame, records: list, timezone: str) -> Stream:
+    """A stream's summary and table from its rows `g`, `records` their itertuples."""
+    first = records[0]
     rows = tuple(
         Row(
             (
@@ -91,19 +94,19 @@ def _stream(g: pd.DataFrame, timezone: str) -> Stream:
                 Cell(_note(r.featured, r.cold_start, r.checks_col)),
             )
         )
-        for r in g.itertuples(index=False)
+        for r in records
     )
     footer = ("", "Total", "", "", fmt_units(g["mean"].sum()), "", "", "")
     footer += (fmt_int(g["allocated_units"].sum(min_count=1)), "")
     numeric = (True, False, False) + (True,) * 6 + (False,)
     checks = sorted({c for v in g["checks_col"] for c in split_flags(v)})
     return Stream(
-        anchor=anchor("s", first["stream_id"]),
-        stream_id=str(first["stream_id"]),
-        time=fmt_time(first["start_time"], timezone),
-        merchant_id=str(first["merchant_id"]),
-        merchant_anchor=anchor("m", first["merchant_id"]),
-        streamer_id=str(first["streamer_id"]),
+        anchor=anchor("s", first.stream_id),
+        stream_id=str(first.stream_id),
+        time=fmt_time(first.start_time, timezone),
+        merchant_id=str(first.merchant_id),
+        merchant_anchor=anchor("m", first.merchant_id),
+        streamer_id=str(first.streamer_id),
         n_items=len(g),
         units=int(g["allocated_units"].fillna(0).sum()),
         checks=tuple(checks),

@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 from scipy import stats
 
 from demandmatch.forecast.distributions import (
+    hermite_nodes,
     quantile_grid,
     quantiles_negbin,
     quantiles_negbin_mixed,
@@ -85,3 +87,15 @@ def test_negbin_cdf_by_its_pmf_ratio_matches_scipy_where_it_is_hard():
     np.testing.assert_array_equal(_negbin_cdf(4, 2.0, 1.0), [1.0, 1.0, 1.0, 1.0])
     nodes = _negbin_cdf(6, 3.0, np.array([0.2, 0.5, 0.9]))  # one row per node
     np.testing.assert_allclose(nodes, stats.nbinom.cdf(np.arange(6), 3.0, [[0.2], [0.5], [0.9]]))
+
+
+def test_hermite_nodes_are_numpys_computed_once_and_read_only():
+    z, w = hermite_nodes(5)
+    z_np, w_np = np.polynomial.hermite_e.hermegauss(5)
+    np.testing.assert_array_equal(z, z_np)
+    np.testing.assert_array_equal(w, w_np)
+    assert hermite_nodes(5)[0] is z  # cached
+    np.testing.assert_allclose(w.sum(), np.sqrt(2 * np.pi))  # the standard normal's mass
+    np.testing.assert_allclose(z, -z[::-1], atol=1e-12)  # symmetric about 0
+    with pytest.raises(ValueError):
+        z[0] = 1.0

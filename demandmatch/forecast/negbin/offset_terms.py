@@ -118,4 +118,11 @@ def _one_hot(values: pd.Series, levels: list[str]) -> np.ndarray:
     """(rows, len(levels)): 1 where the row's value is that level (a blank is the level
     "nan"), else 0."""
     s = values.astype(str).to_numpy()
-    return (s[:, None] == np.asarray(levels, dtype=object)[None, :]).astype(float)
+    index = pd.Index(levels, dtype=object)
+    if not index.is_unique:  # a row then belongs to every copy of its level
+        return (s[:, None] == np.asarray(levels, dtype=object)[None, :]).astype(float)
+    code = index.get_indexer(s)  # one hashed lookup per row, not a comparison per level
+    out = np.zeros((len(s), len(levels)))
+    hit = np.flatnonzero(code >= 0)
+    out[hit, code[hit]] = 1.0
+    return out

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from demandmatch.forecast.models.negbin import LGBMNegBinDemand
-from demandmatch.forecast.negbin.offset_terms import OffsetTerms, parse
+from demandmatch.forecast.negbin.offset_terms import OffsetTerms, _one_hot, parse
 
 
 def test_specs_parse_into_transform_column_and_group():
@@ -78,3 +78,20 @@ def test_per_category_slopes_and_daypart_levels_are_recovered_by_the_start():
     assert coef["discount*category=home"] == pytest.approx(-1.0, abs=0.15)
     assert coef["daypart=2"] == pytest.approx(0.4, abs=0.05)
     assert coef["daypart=0"] == pytest.approx(-0.3, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("values", "levels"),
+    [
+        (["b", "a", np.nan, "c", "a"], ["a", "c", "nan"]),  # a blank is the level "nan"
+        ([3, 1, 2], ["1", "2"]),  # matched as text
+        (["a", "b"], []),
+        (["a", "b", "a"], ["a", "a", "b"]),  # a repeated level: both copies
+    ],
+)
+def test_one_hot_marks_each_rows_level(values, levels):
+    got = _one_hot(pd.Series(values), levels)
+    expected = np.array([[float(str(v) == lv) for lv in levels] for v in values]).reshape(
+        len(values), len(levels)
+    )
+    np.testing.assert_array_equal(got, expected)
