@@ -128,11 +128,14 @@ def effect_keys(X: pd.DataFrame, specs: Sequence[str], effect_sd: float) -> Keys
     if effect_sd <= 0:
         return {}
     groups = [spec.split("+") for spec in specs]
-    return {
+    keys = {
         "+".join(cols): group_key(X, cols).to_numpy()
         for cols in groups
         if all(c in X for c in cols)
     }
+    if EVENT_EFFECT in keys:  # the most levels: last, so that each Newton step eliminates them
+        keys[EVENT_EFFECT] = keys.pop(EVENT_EFFECT)
+    return keys
 
 
 def rows_of(keys: Keys, mask: np.ndarray) -> Keys:

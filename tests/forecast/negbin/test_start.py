@@ -7,7 +7,7 @@ import pytest
 from scipy import sparse
 
 from demandmatch.forecast.negbin.likelihood import grad_hess
-from demandmatch.forecast.negbin.start import fit_log_linear, moved_to
+from demandmatch.forecast.negbin.start import EVENT_EFFECT, effect_keys, fit_log_linear, moved_to
 
 
 def _one_hot(codes: np.ndarray, n_levels: int):
@@ -116,3 +116,15 @@ def test_a_level_none_of_the_fitted_rows_has_reads_as_the_reference():
     start.fit_transform(X, {}, y, np.zeros(len(y), bool), np.full(len(y), 4.0))
     f = start.log_mean(pd.DataFrame({"k": ["a", "c"]}), {})
     assert f[1] - f[0] == pytest.approx(-2.0, abs=0.15)
+
+
+def test_the_stream_levels_come_last_whatever_the_specs_order():
+    # each Newton step eliminates the last effect's levels exactly: that must be the stream's,
+    # the effect with a level per past stream, even when another effect is listed after it
+    X = pd.DataFrame(
+        {"stream_id": ["a", "a", "b"], "sku_id": ["x", "y", "x"], "launch_stream": [0, 1, 0]}
+    )
+    keys = effect_keys(X, ["sku_id", EVENT_EFFECT, "launch_stream"], effect_sd=0.5)
+    assert list(keys) == ["sku_id", "launch_stream", EVENT_EFFECT]
+    assert list(keys[EVENT_EFFECT]) == ["a", "a", "b"]
+    assert list(effect_keys(X, ["sku_id"], effect_sd=0.5)) == ["sku_id"]
