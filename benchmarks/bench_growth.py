@@ -52,25 +52,18 @@ PARTS = (
 RUN_STAGES = ("load", "features", "demand model", "optimise", "write")
 
 
-def cpu_time() -> float:
-    """CPU seconds of this process (every thread's, so a shared machine's waiting leaves it
-    out) and of its finished child processes."""
-    t = os.times()
-    return time.process_time() + t.children_user + t.children_system
-
-
 def _timed(seconds: dict[str, float], stage: str, fn):
-    """fn, its wall time added to seconds[stage] and its CPU time (cpu_time) to
-    seconds[stage + " cpu"]."""
+    """fn, its wall time added to seconds[stage] and its CPU time (every thread's, so a
+    shared machine's waiting leaves it out) to seconds[stage + " cpu"]."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        t0, c0 = time.perf_counter(), cpu_time()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             return fn(*args, **kwargs)
         finally:
             seconds[stage] += time.perf_counter() - t0
-            seconds[stage + " cpu"] += cpu_time() - c0
+            seconds[stage + " cpu"] += time.process_time() - c0
 
     return wrapper
 
@@ -92,10 +85,10 @@ def _instrument(seconds: dict[str, float]) -> None:
 
     @contextmanager
     def cpu_stage(self, name, progress):
-        c0 = cpu_time()
+        c0 = time.process_time()
         with stage(self, name, progress):
             yield
-        seconds[name + " cpu"] += cpu_time() - c0
+        seconds[name + " cpu"] += time.process_time() - c0
 
     Timer.stage = cpu_stage
 
@@ -110,9 +103,9 @@ def one(world: Path, config_path: Path | None = None) -> dict[str, object]:
     config = load_config(config_path, {"tracking": {"enabled": False}})
     meta = json.loads((world / "world.json").read_text())
     with tempfile.TemporaryDirectory() as out:
-        t0, c0 = time.perf_counter(), cpu_time()
+        t0, c0 = time.perf_counter(), time.process_time()
         run = run_forecast(world / "data", out, config)
-        wall, cpu = time.perf_counter() - t0, cpu_time() - c0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     items = pd.read_parquet(world / "data" / "stream_items.parquet", columns=["units_sold"])
     return {
         "past_items": int(items["units_sold"].notna().sum()),
