@@ -65,12 +65,18 @@ def history_features(
     ev = events[[*keys, "end_time", *stats]].dropna(subset=keys).sort_values("end_time")
     if ev.empty:
         return pd.DataFrame(cols, index=rows.index)
-    g = ev.groupby(keys, sort=False)
-    group = g.ngroup().to_numpy()
+    probe = rows[keys].assign(cutoff=rows["cutoff"].astype(TS), _row=np.arange(len(rows)))
+    probe = probe.dropna(subset=keys)
+    # one integer per key value, the events' and the rows' coded together: the events' groups,
+    # and what merge_asof matches on rather than the key columns' text
+    both = pd.concat([ev[keys], probe[keys]], ignore_index=True)
+    code = both.groupby(keys, sort=False).ngroup().to_numpy()
+    group = code[: len(ev)]
+    g = ev.groupby(group, sort=False)
     n = g.cumcount().to_numpy() + 1.0
     right = pd.DataFrame(
         {
-            "_key": 0,
+            "_key": group,
             "end_time": ev["end_time"].astype(TS),
             "_n": n,
             "_mean": g["units_sold"].cumsum().to_numpy() / n,
@@ -81,13 +87,6 @@ def history_features(
         },
         index=ev.index,
     )
-    probe = rows[keys].assign(cutoff=rows["cutoff"].astype(TS), _row=np.arange(len(rows)))
-    probe = probe.dropna(subset=keys)
-    # one integer per key value (the events' and the rows' coded together): merge_asof then
-    # matches on it rather than on the key columns' text
-    both = pd.concat([ev[keys], probe[keys]], ignore_index=True)
-    code = both.groupby(keys, sort=False).ngroup().to_numpy()
-    right["_key"] = code[: len(ev)]
     probe = pd.DataFrame(
         {"_key": code[len(ev) :], "cutoff": probe["cutoff"], "_row": probe["_row"]}
     ).sort_values("cutoff")
