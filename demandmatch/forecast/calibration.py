@@ -97,7 +97,7 @@ class HeldOutCalibration:
 
         if start is None:
             scale, new_scale = rescaled(1.0, 1.0)
-            new_scale = pooled(new_scale, scale) if apart.any() else new_scale
+            new_scale = pooled(new_scale, scale)
         else:
             scale, new_scale = start
         if solve and cens[~apart].any():

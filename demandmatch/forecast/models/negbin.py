@@ -171,12 +171,13 @@ class LGBMNegBinDemand(DemandEstimator):
             unseen = start.unseen_spread(keys_judge, X_judge)
             n_new = int((unseen > 0).sum())
             enough = n_new >= MIN_SPREAD_ROWS
+            weight = new_sku_weight(n_new)  # of a new SKU's scale, its own rows'
             calibration = HeldOutCalibration(
                 design[judge],
                 y[judge],
                 cens[judge],
                 unseen > 0,
-                new_sku_weight(n_new),
+                weight,
                 s.dispersion_ridge,
                 None if sku is None else sku[judge],
             )
@@ -205,12 +206,11 @@ class LGBMNegBinDemand(DemandEstimator):
             )
             self.spread_factor_ = chosen.spread_factor
             if not enough:
-                share = new_sku_weight(n_new)
                 fallbacks.append(
                     f"{n_new} held-out rows of new SKUs (fewer than {MIN_SPREAD_ROWS}): a new "
                     "SKU's level spread is the prior's, and the scale of its mean is "
                     + (
-                        f"{share:.0%} their own, {1 - share:.0%} the other SKUs'"
+                        f"{weight:.0%} their own, {1 - weight:.0%} the other SKUs'"
                         if n_new
                         else "the other SKUs'"
                     )
