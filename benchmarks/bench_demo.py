@@ -77,9 +77,10 @@ def score_forecast(fc: DemandForecast, truth: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def demo_world(seed: int, size: str, config):
-    """(tables, truth) of a simulated world, read back through the contract's loader."""
-    world = simulate_world(seed, size)
+def demo_world(seed: int, size: str, config, scenario: str = "demo"):
+    """(tables, truth) of a simulated world (of a zoo `scenario`), read back through the
+    contract's loader."""
+    world = simulate_world(seed, size, scenario)
     with tempfile.TemporaryDirectory() as tmp:
         tables = load_tables(write_world(world, Path(tmp)), config.timezone)
         return tables, load_truth(Path(tmp))

@@ -1,4 +1,4 @@
-"""Where the forecast's gap to the truth lies on demo worlds, row group by row group.
+"""Where the forecast's gap to the truth lies on demo (or zoo) worlds, row group by row group.
 
 For each seed: forecast the upcoming horizon (as `make bench` does) and score every row exactly
 against its true distribution, next to the video-horizon ceiling and the no-history reference
@@ -11,9 +11,12 @@ and, for cold rows, the new SKU's popularity and the new streamer's skill). Last
 pinball/oracle overall, on cold rows and on new-SKU rows, and the bias of the mean overall and
 on new-SKU rows; and pinball/oracle of the forecast's own distribution (size, level spread) around
 the no-history reference's mean, and around its own mean rescaled to the reference's sum: whether
-the gap is the mean row by row, its overall scale, or the distribution's shape.
+the gap is the mean row by row, its overall scale, or the distribution's shape. Per stream, last:
+how far the forecast's mean departs from the reference's over a whole stream, on streams with
+and without a video by the as-of time, and how much of that departure follows the stream's
+hidden hype.
 
-    python benchmarks/breakdown_demo.py --seeds 0 1 2 3 4 5 [--config FILE]
+    python benchmarks/breakdown_demo.py --seeds 0 1 2 3 4 5 [--scenario NAME] [--config FILE]
 """
 
 from __future__ import annotations
@@ -41,10 +44,10 @@ from demandmatch.forecast.rows import sold_out, split_rows
 from demandmatch.forecast.stages import fit_demand, predict_demand, upcoming_features
 
 
-def scored_world(seed: int, size: str, config) -> pd.DataFrame:
+def scored_world(seed: int, size: str, config, scenario: str = "demo") -> pd.DataFrame:
     """One row per forecast row: its expected pinball under the truth for the forecast, the
     oracle and the two references, the forecast's and the references' means, and its groups."""
-    tables, truth = demo_world(seed, size, config)
+    tables, truth = demo_world(seed, size, config, scenario)
     fitted = fit_demand(tables, config)
     fc = predict_demand(fitted, tables, config)
     past = fitted.past.assign(sold_out=sold_out(fitted.past))
@@ -85,6 +88,8 @@ def scored_world(seed: int, size: str, config) -> pd.DataFrame:
                 "neither",
             ),
             "new_sku": cold_sku,
+            "stream_id": t["stream_id"].to_numpy(),
+            "streamer_id": t["streamer_id"].to_numpy(),
             "video": video,
             "days_ahead": pd.cut(days, [0, 2, 5, 8, 11, np.inf], right=False).astype(str),
             "category": t["category"].to_numpy(),
@@ -140,16 +145,53 @@ def seed_table(rows: pd.DataFrame) -> pd.DataFrame:
     return table.round(3)
 
 
+def stream_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per stream, on rows whose SKU and streamer both have a history: the forecast's log mean
+    against the no-history reference's (which knows every level but the hype), centred per seed
+    and averaged over the stream's rows, beside the stream's hidden hype (the log true mean
+    against the reference's). Split by whether the stream had a video by the as-of time: the
+    spread of the forecast's stream-wide departure from the reference, that spread within each
+    streamer (net of the streamer's mean departure), the hype's own spread, and how the two
+    correlate. A departure that does not follow the hype is error; one that does is what the
+    videos told."""
+    warm = rows[rows["cold_start"] == "neither"]
+    log_ref = np.log(warm["no_history_mean"].to_numpy())
+    error = np.log(warm["mean"].to_numpy()) - log_ref
+    error = error - pd.Series(error, index=warm.index).groupby(warm["seed"]).transform("mean")
+    frame = warm[["seed", "stream_id", "streamer_id", "video"]].assign(
+        error=error, hype=np.log(warm["true_mean"].to_numpy()) - log_ref
+    )
+    streams = frame.groupby(["seed", "stream_id"]).agg(
+        streamer=("streamer_id", "first"),
+        video=("video", "first"),
+        error=("error", "mean"),
+        hype=("hype", "mean"),
+    )
+    host_mean = streams.groupby(["seed", "streamer"])["error"].transform("mean")
+    streams["within_streamer"] = streams["error"] - host_mean
+    out = {}
+    for video, g in streams.groupby("video"):
+        out["video by as-of" if video else "no video by as-of"] = {
+            "streams": len(g),
+            "sd of departure": g["error"].std(),
+            "  within streamer": g["within_streamer"].std(),
+            "sd of hidden hype": g["hype"].std(),
+            "corr(departure, hype)": g["error"].corr(g["hype"]),
+        }
+    return pd.DataFrame(out).round(3)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
     ap.add_argument("--size", default="demo")
+    ap.add_argument("--scenario", default="demo", help="a zoo scenario (demandmatch simulate)")
     ap.add_argument("--config", default="configs/default.yaml")
     args = ap.parse_args(argv)
     config = load_config(args.config)
     parts = []
     for seed in args.seeds:
-        parts.append(scored_world(seed, args.size, config))
+        parts.append(scored_world(seed, args.size, config, args.scenario))
         print(f"seed {seed}: scored", file=sys.stderr, flush=True)
     rows = pd.concat(parts, ignore_index=True)
     size = pd.qcut(rows["true_mean"].rank(method="first"), 4, labels=["Q1", "Q2", "Q3", "Q4"])
@@ -165,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         ]:
             print(f"\n{name}\n{group_table(rows, by)}")
         print(f"\nper seed\n{seed_table(rows)}")
+        print(f"\nper stream: the forecast's departure from the reference\n{stream_table(rows)}")
     return 0
 
 
