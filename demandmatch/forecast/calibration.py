@@ -127,17 +127,24 @@ class HeldOutCalibration:
         ll = likelihood.loglik_mixed(y, mu, disp.size(design), cens, sd).sum()
         return SpreadFit(float(ll), scale, new_scale, disp)
 
-    def calibrate(self, f: np.ndarray, unseen: np.ndarray, factors: Sequence[float]) -> Calibration:
+    def calibrate(
+        self,
+        f: np.ndarray,
+        unseen: np.ndarray,
+        factors: Sequence[float],
+        host: np.ndarray | float = 0.0,
+    ) -> Calibration:
         """How much of the prior's spread `unseen` a new SKU's level really has (the features
         tell part of it): the factor the held-out likelihood prefers, with its scales solved;
-        one factor: no choice."""
+        one factor: no choice. `host`: the rows' spread from a new streamer's levels, taken as
+        it is."""
         start = None  # the chosen factor's one-step scales, where factors were compared
         best = 0
         if len(factors) > 1:
-            fits = [self.fit(f, c * unseen) for c in factors]
+            fits = [self.fit(f, np.hypot(c * unseen, host)) for c in factors]
             best = int(np.argmax([fit.loglik for fit in fits]))
             start = (fits[best].scale, fits[best].new_sku_scale)
-        chosen = self.fit(f, factors[best] * unseen, solve=True, start=start)
+        chosen = self.fit(f, np.hypot(factors[best] * unseen, host), solve=True, start=start)
         return Calibration(factors[best], chosen)
 
 

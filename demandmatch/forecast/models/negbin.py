@@ -169,6 +169,7 @@ class LGBMNegBinDemand(DemandEstimator):
                 )
             X_judge = X[judge]
             unseen = start.unseen_spread(keys_judge, X_judge)
+            host = start.host_spread(keys_judge, X_judge)
             n_new = int((unseen > 0).sum())
             enough = n_new >= MIN_SPREAD_ROWS
             weight = new_sku_weight(n_new)  # of a new SKU's scale, its own rows'
@@ -187,7 +188,7 @@ class LGBMNegBinDemand(DemandEstimator):
                 round_cuts(s.round_shares, boosting.steps(s.holdout_rounds)[0]),
                 start.log_mean(X_judge, keys_judge),
                 X_judge,
-                lambda f: calibration.fit(f, unseen).loglik,
+                lambda f: calibration.fit(f, np.hypot(unseen, host)).loglik,
             )
             held_data = data.subset(np.flatnonzero(train))
             boosting.grow(
@@ -202,7 +203,7 @@ class LGBMNegBinDemand(DemandEstimator):
             )
             self.round_share_ = float(choice.share)
             chosen = calibration.calibrate(
-                choice.log_mean, unseen, SPREAD_FACTORS if enough else (1.0,)
+                choice.log_mean, unseen, SPREAD_FACTORS if enough else (1.0,), host
             )
             self.spread_factor_ = chosen.spread_factor
             if not enough:
@@ -268,13 +269,14 @@ class LGBMNegBinDemand(DemandEstimator):
 
     def predict_distribution(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mean, size, level spread) of each row's demand: a negative binomial whose mean is
-        lognormal with that log spread (0 where the SKU and brand were seen)."""
+        lognormal with that log spread (0 where the SKU, its brand and the streamer were
+        seen)."""
         check_is_fitted(self)
         X = self._frame(X)
         keys = effect_keys(X, self.random_effects, self.effect_sd)
         X = X[self.feature_names_]
         unseen = self.start_.unseen_spread(keys, X)
-        sd = self.spread_factor_ * unseen
+        sd = np.hypot(self.spread_factor_ * unseen, self.start_.host_spread(keys, X))
         f = self.start_.log_mean(X, keys, trees_log_mean(self.mean_models_, X))
         scale = np.where(unseen > 0, self.new_sku_scale_, self.scale_)
         mean = np.exp(np.clip(f + 0.5 * sd**2, -30.0, 30.0)) * scale

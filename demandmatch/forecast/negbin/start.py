@@ -26,6 +26,9 @@ EVENT_EFFECT = "stream_id"  # a level per past stream: unknown for an upcoming o
 # a row whose SKU (or brand) level was never seen has its log mean uncertain by effect_sd per
 # unseen level: its demand is the NB mixed over that lognormal mean
 PRODUCT_EFFECTS = ("merchant_id+sku_id", "merchant_id+brand")
+# a row of a streamer with no past stream has its streamer's levels unseen too: its log mean is
+# uncertain by as much as the seen streamers' levels spread (see RandomEffectsStart.host_spread)
+HOST_EFFECTS = ("streamer_id", "streamer_id+category")
 
 Keys = dict[str, np.ndarray]  # random effect spec -> each row's level
 # a fit on this many rows or more first fits a share of them, and starts from there
@@ -119,6 +122,23 @@ class RandomEffectsStart:
                 var += self.effect_sd**2 * (self.levels_[spec].get_indexer(keys[spec]) < 0)
         if "cold_sku" in X:
             var *= flag(X, "cold_sku")
+        return np.sqrt(var)
+
+    def host_spread(self, keys: Keys, X: pd.DataFrame) -> np.ndarray:
+        """Log spread of each row's mean from its unseen streamer levels (HOST_EFFECTS), on a
+        streamer with no past stream (`cold_streamer`, when present), else 0: per unseen level,
+        the root mean square of that effect's fitted levels. No held-out row shows a streamer's
+        debut to measure it on, so the seen streamers' own spread stands in (shrunk toward 0,
+        it is if anything too narrow); effect_sd is the prior's, a penalty, not a measurement."""
+        var = np.zeros(len(X))
+        at = len(self.theta_) - sum(len(idx) for idx in self.levels_.values())
+        for spec, idx in self.levels_.items():
+            if spec in HOST_EFFECTS and len(idx):
+                spread = float(np.mean(self.theta_[at : at + len(idx)] ** 2))
+                var += spread * (idx.get_indexer(keys[spec]) < 0)
+            at += len(idx)
+        if "cold_streamer" in X:
+            var *= flag(X, "cold_streamer")
         return np.sqrt(var)
 
 

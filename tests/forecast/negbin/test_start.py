@@ -128,3 +128,27 @@ def test_the_stream_levels_come_last_whatever_the_specs_order():
     assert list(keys) == ["sku_id", "launch_stream", EVENT_EFFECT]
     assert list(keys[EVENT_EFFECT]) == ["a", "a", "b"]
     assert list(effect_keys(X, ["sku_id"], effect_sd=0.5)) == ["sku_id"]
+
+
+def test_a_new_streamers_level_is_as_uncertain_as_the_seen_streamers_levels_spread():
+    # 40 streamers whose levels spread by 0.4, each seen in 400 rows: their fitted levels
+    # spread by about as much, and a streamer with no past stream is uncertain by that spread;
+    # a seen streamer, or an unseen one whose rows do not say it is new, by nothing
+    from demandmatch.forecast.negbin.offset_terms import OffsetTerms
+    from demandmatch.forecast.negbin.start import RandomEffectsStart
+
+    rng = np.random.default_rng(5)
+    true = rng.normal(0.0, 0.4, 40)
+    host = np.repeat(np.arange(40), 400)
+    X = pd.DataFrame({"streamer_id": [f"H{h}" for h in host], "one": 1.0})
+    mu = np.exp(1.5 + true[host])
+    y = rng.negative_binomial(5.0, 5.0 / (5.0 + mu)).astype(float)
+    start = RandomEffectsStart(OffsetTerms(("one",)).fit(X), effect_sd=1.0)
+    keys = effect_keys(X, ["streamer_id"], effect_sd=1.0)
+    start.fit_transform(X, keys, y, np.zeros(len(y), bool), np.full(len(y), 5.0))
+    levels = start.theta_[-40:]
+    new = pd.DataFrame({"streamer_id": ["H0", "Hnew", "Hnew"], "cold_streamer": [0, 1, 0]})
+    spread = start.host_spread(effect_keys(new, ["streamer_id"], 1.0), new)
+    assert spread[0] == 0.0 and spread[2] == 0.0
+    assert spread[1] == pytest.approx(np.sqrt(np.mean(levels**2)), rel=1e-12)
+    assert spread[1] == pytest.approx(np.sqrt(np.mean((true - true.mean()) ** 2)), abs=0.05)
