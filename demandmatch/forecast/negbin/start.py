@@ -116,13 +116,7 @@ class RandomEffectsStart:
         """Log spread of each row's mean from its unseen SKU and brand levels: effect_sd per
         unseen level on a SKU with no past stream (`cold_sku`, when present), else 0. A SKU
         unseen by a fit on part of the rows may still have a history in its features."""
-        var = np.zeros(len(X))
-        for spec in PRODUCT_EFFECTS:
-            if spec in self.levels_:
-                var += self.effect_sd**2 * (self.levels_[spec].get_indexer(keys[spec]) < 0)
-        if "cold_sku" in X:
-            var *= flag(X, "cold_sku")
-        return np.sqrt(var)
+        return self._unseen(keys, X, PRODUCT_EFFECTS, "cold_sku", lambda spec: self.effect_sd**2)
 
     def host_spread(self, keys: Keys, X: pd.DataFrame) -> np.ndarray:
         """Log spread of each row's mean from its unseen streamer levels (HOST_EFFECTS), on a
@@ -130,16 +124,34 @@ class RandomEffectsStart:
         the root mean square of that effect's fitted levels. No held-out row shows a streamer's
         debut to measure it on, so the seen streamers' own spread stands in (shrunk toward 0,
         it is if anything too narrow); effect_sd is the prior's, a penalty, not a measurement."""
+
+        def variance(spec: str) -> float:
+            levels = self._levels(spec)
+            return float(np.mean(levels**2)) if len(levels) else 0.0
+
+        return self._unseen(keys, X, HOST_EFFECTS, "cold_streamer", variance)
+
+    def _unseen(
+        self, keys: Keys, X: pd.DataFrame, specs: Sequence[str], cold: str, variance
+    ) -> np.ndarray:
+        """sqrt of the summed `variance(spec)` over the effects of `specs` whose level a row
+        has that the fit never saw, on rows with the `cold` flag (every row without it)."""
         var = np.zeros(len(X))
-        at = len(self.theta_) - sum(len(idx) for idx in self.levels_.values())
-        for spec, idx in self.levels_.items():
-            if spec in HOST_EFFECTS and len(idx):
-                spread = float(np.mean(self.theta_[at : at + len(idx)] ** 2))
-                var += spread * (idx.get_indexer(keys[spec]) < 0)
-            at += len(idx)
-        if "cold_streamer" in X:
-            var *= flag(X, "cold_streamer")
+        for spec in specs:
+            if spec in self.levels_:
+                var += variance(spec) * (self.levels_[spec].get_indexer(keys[spec]) < 0)
+        if cold in X:
+            var *= flag(X, cold)
         return np.sqrt(var)
+
+    def _levels(self, spec: str) -> np.ndarray:
+        """The fitted levels of one random effect (theta's tail holds them effect by effect)."""
+        at = len(self.theta_) - sum(len(idx) for idx in self.levels_.values())
+        for name, idx in self.levels_.items():
+            if name == spec:
+                return self.theta_[at : at + len(idx)]
+            at += len(idx)
+        raise KeyError(spec)
 
 
 def effect_keys(X: pd.DataFrame, specs: Sequence[str], effect_sd: float) -> Keys:
