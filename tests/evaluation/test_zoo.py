@@ -110,7 +110,7 @@ def test_zoo_table_takes_the_worst_scenario_per_figure():
         for v in ("free", "budget"):
             for name in ("engine", "oracle", "blind", "point", "naive"):
                 r[f"{v}_{name}_profit"] = profit if name == "engine" else 100.0
-                r[f"{v}_{name}_leftover_cost"] = 10.0
+                r[f"{v}_{name}_leftover_cost"] = {"oracle": 4.0, "naive": 20.0}.get(name, 10.0)
                 r[f"{v}_{name}_fill_rate"] = 0.5
             r[f"{v}_engine_broken_pack"] = 0.0
         r |= {
@@ -129,4 +129,6 @@ def test_zoo_table_takes_the_worst_scenario_per_figure():
     assert table.loc["worst", "bias"] == pytest.approx(-0.10)  # the largest in size
     assert table.loc["worst of", "bias"] == "b"
     assert table.loc["a", "seeds"] == 2
+    assert table.loc["worst", "budget waste/naive"] == pytest.approx(0.5)
+    assert table.loc["worst", "budget oracle waste/naive"] == pytest.approx(0.2)
     assert set(HEADLINE) <= set(table.columns)
