@@ -145,13 +145,9 @@ class RandomEffectsStart:
         return np.sqrt(var)
 
     def _levels(self, spec: str) -> np.ndarray:
-        """The fitted levels of one random effect (theta's tail holds them effect by effect)."""
-        at = len(self.theta_) - sum(len(idx) for idx in self.levels_.values())
-        for name, idx in self.levels_.items():
-            if name == spec:
-                return self.theta_[at : at + len(idx)]
-            at += len(idx)
-        raise KeyError(spec)
+        """The fitted levels of one random effect."""
+        p = len(self.theta_) - sum(len(idx) for idx in self.levels_.values())
+        return self.theta_[level_slices(self.levels_, p)[spec]]
 
 
 def effect_keys(X: pd.DataFrame, specs: Sequence[str], effect_sd: float) -> Keys:
@@ -212,10 +208,10 @@ def moved_to(
 ) -> np.ndarray:
     """theta of a start (p design terms, then one term per level of `levels`) laid out for
     `new_levels`: each level's term where it had one, else 0 (the prior's mean)."""
-    terms, at = {}, p
-    for spec, idx in levels.items():
-        terms[spec] = pd.Series(theta[at : at + len(idx)], index=idx)
-        at += len(idx)
+    terms = {
+        spec: pd.Series(theta[where], index=levels[spec])
+        for spec, where in level_slices(levels, p).items()
+    }
     out = [theta[:p]]
     for spec, idx in new_levels.items():
         old = terms.get(spec, pd.Series(dtype=float))
@@ -231,12 +227,20 @@ def known_effects(
     if effects is None:
         return 0.0
     b = theta[len(theta) - effects.shape[1] :].copy()
-    at = 0
-    for spec, idx in levels.items():
-        if spec == EVENT_EFFECT:
-            b[at : at + len(idx)] = 0.0
-        at += len(idx)
+    event = level_slices(levels, 0).get(EVENT_EFFECT)
+    if event is not None:
+        b[event] = 0.0
     return effects @ b
+
+
+def level_slices(levels: dict[str, pd.Index], p: int) -> dict[str, slice]:
+    """Where each random effect's levels sit in a theta of `p` design terms followed by one term
+    per level of `levels`, effect by effect."""
+    out, at = {}, p
+    for spec, idx in levels.items():
+        out[spec] = slice(at, at + len(idx))
+        at += len(idx)
+    return out
 
 
 def fit_log_linear(
