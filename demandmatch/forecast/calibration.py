@@ -49,7 +49,8 @@ class HeldOutCalibration:
     rows of SKUs the model never saw, whose scale is `new_weight` their own and the rest the
     other rows' (in log; 0: one scale for all rows); `ridge` of the size model; `sku`: each
     row's SKU, so that a scale is a ratio of the SKUs' averages, each SKU counted once (None:
-    of the rows' sums)."""
+    of the rows' sums); `host`: each row's log spread from a new streamer's unseen levels,
+    added to every spread the rows are fitted at (None: none)."""
 
     def __init__(
         self,
@@ -60,10 +61,12 @@ class HeldOutCalibration:
         new_weight: float,
         ridge: float = 1.0,
         sku: np.ndarray | None = None,
+        host: np.ndarray | None = None,
     ) -> None:
         self.design, self.y, self.censored = design, y, censored
         self.new, self.new_weight, self.ridge = new, new_weight, ridge
         self.sku = None if sku is None else pd.factorize(np.asarray(sku))[0]
+        self.host = host
 
     def fit(
         self,
@@ -72,11 +75,13 @@ class HeldOutCalibration:
         solve: bool = False,
         start: tuple[float, float] | None = None,
     ) -> SpreadFit:
-        """The rows' fit where their log mean is f, uncertain by sd: one step from the model's
-        own mean, or with `solve` the scales at which the rescaled sum agrees with itself
-        (sold-out rows imputed at too low a mean make them too small), from `start`'s scales
-        when given (else one step)."""
+        """The rows' fit where their log mean is f, uncertain by sd (a new SKU's level; the
+        streamer's `host` spread is added): one step from the model's own mean, or with `solve`
+        the scales at which the rescaled sum agrees with itself (sold-out rows imputed at too
+        low a mean make them too small), from `start`'s scales when given (else one step)."""
         design, y, cens = self.design, self.y, self.censored
+        if self.host is not None:
+            sd = np.hypot(sd, self.host)
         mu0 = np.exp(f + 0.5 * sd**2)
         apart = self.new if self.new_weight > 0 else np.zeros(len(y), bool)
         w = self.new_weight
@@ -127,24 +132,17 @@ class HeldOutCalibration:
         ll = likelihood.loglik_mixed(y, mu, disp.size(design), cens, sd).sum()
         return SpreadFit(float(ll), scale, new_scale, disp)
 
-    def calibrate(
-        self,
-        f: np.ndarray,
-        unseen: np.ndarray,
-        factors: Sequence[float],
-        host: np.ndarray | float = 0.0,
-    ) -> Calibration:
+    def calibrate(self, f: np.ndarray, unseen: np.ndarray, factors: Sequence[float]) -> Calibration:
         """How much of the prior's spread `unseen` a new SKU's level really has (the features
         tell part of it): the factor the held-out likelihood prefers, with its scales solved;
-        one factor: no choice. `host`: the rows' spread from a new streamer's levels, taken as
-        it is."""
+        one factor: no choice."""
         start = None  # the chosen factor's one-step scales, where factors were compared
         best = 0
         if len(factors) > 1:
-            fits = [self.fit(f, np.hypot(c * unseen, host)) for c in factors]
+            fits = [self.fit(f, c * unseen) for c in factors]
             best = int(np.argmax([fit.loglik for fit in fits]))
             start = (fits[best].scale, fits[best].new_sku_scale)
-        chosen = self.fit(f, np.hypot(factors[best] * unseen, host), solve=True, start=start)
+        chosen = self.fit(f, factors[best] * unseen, solve=True, start=start)
         return Calibration(factors[best], chosen)
 
 

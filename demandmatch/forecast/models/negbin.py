@@ -169,7 +169,6 @@ class LGBMNegBinDemand(DemandEstimator):
                 )
             X_judge = X[judge]
             unseen = start.unseen_spread(keys_judge, X_judge)
-            host = start.host_spread(keys_judge, X_judge)
             n_new = int((unseen > 0).sum())
             enough = n_new >= MIN_SPREAD_ROWS
             weight = new_sku_weight(n_new)  # of a new SKU's scale, its own rows'
@@ -181,6 +180,7 @@ class LGBMNegBinDemand(DemandEstimator):
                 weight,
                 s.dispersion_ridge,
                 None if sku is None else sku[judge],
+                start.host_spread(keys_judge, X_judge),
             )
             # the rounds to grow: the cut whose held-out model the held-out likelihood prefers,
             # the held-out model grown only as far as it takes to tell
@@ -188,7 +188,7 @@ class LGBMNegBinDemand(DemandEstimator):
                 round_cuts(s.round_shares, boosting.steps(s.holdout_rounds)[0]),
                 start.log_mean(X_judge, keys_judge),
                 X_judge,
-                lambda f: calibration.fit(f, np.hypot(unseen, host)).loglik,
+                lambda f: calibration.fit(f, unseen).loglik,
             )
             held_data = data.subset(np.flatnonzero(train))
             boosting.grow(
@@ -203,7 +203,7 @@ class LGBMNegBinDemand(DemandEstimator):
             )
             self.round_share_ = float(choice.share)
             chosen = calibration.calibrate(
-                choice.log_mean, unseen, SPREAD_FACTORS if enough else (1.0,), host
+                choice.log_mean, unseen, SPREAD_FACTORS if enough else (1.0,)
             )
             self.spread_factor_ = chosen.spread_factor
             if not enough:
