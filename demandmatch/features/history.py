@@ -100,7 +100,6 @@ def history_features(
         allow_exact_matches=True,
     )
     at = merged["_row"].to_numpy()
-    found = merged["_n"].notna().to_numpy()
 
     def placed(values: np.ndarray, blank: float = np.nan) -> np.ndarray:
         out = np.full(len(rows), blank)
@@ -110,7 +109,7 @@ def history_features(
     since = (merged["cutoff"] - merged["end_time"]).dt.total_seconds().to_numpy() / 86400.0
     out = pd.DataFrame(
         {
-            f"{name}_n_past": placed(np.where(found, merged["_n"].to_numpy(), 0.0), 0.0),
+            f"{name}_n_past": placed(merged["_n"].fillna(0.0).to_numpy(), 0.0),
             f"{name}_mean_units": placed(merged["_mean"].to_numpy()),
             f"{name}_recent_units": placed(merged["_recent"].to_numpy()),
             f"{name}_sold_out_rate": placed(merged["_so"].to_numpy()),
