@@ -182,21 +182,26 @@ def world_figures(
     forecast: Callable[[Tables, Config], DemandForecast],
     inputs: Callable[[DemandForecast, Tables], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]],
     budget_share: float = BUDGET_SHARE,
+    decisions: bool = True,
 ) -> dict[str, float]:
     """Every figure of one world: `forecast(tables, config)` makes the forecast, `inputs(fc,
     tables)` the optimiser's (items, skus, merchants) from it; with the fallbacks and choices
-    the model made (model_choices)."""
+    the model made (model_choices). Without `decisions`, the forecast's figures only (no plan
+    is made, in a fraction of the time)."""
     fc = forecast(world.tables, config)
     t = truth_rows(fc, world.truth)
-    items, skus, _ = inputs(fc, world.tables)
-    if not (
-        items[["stream_id", "sku_id"]].to_numpy() == t[["stream_id", "sku_id"]].to_numpy()
-    ).all():
-        raise ValueError("the optimiser's items are not in the forecast's row order")
     blind_surv, blind_q = hype_blind(t, world.scenario.hype)
     out = forecast_figures(fc, t, world.scenario.hype, blind_q)
-    settings = optimiser_settings(config)
-    out |= decision_figures(fc, world.tables, items, skus, t, settings, blind_surv, budget_share)
+    if decisions:
+        items, skus, _ = inputs(fc, world.tables)
+        if not (
+            items[["stream_id", "sku_id"]].to_numpy() == t[["stream_id", "sku_id"]].to_numpy()
+        ).all():
+            raise ValueError("the optimiser's items are not in the forecast's row order")
+        settings = optimiser_settings(config)
+        out |= decision_figures(
+            fc, world.tables, items, skus, t, settings, blind_surv, budget_share
+        )
     out |= {
         f"choice_{k}": float(v)
         for k, v in fc.model_choices.items()
@@ -207,6 +212,12 @@ def world_figures(
 
 
 # ---- the table ------------------------------------------------------------------------------
+
+
+def _broken_rules(r: Mapping[str, float]) -> float:
+    """The engine's plans' broken rules summed over kinds and variants; blank without plans."""
+    broken = [v for k, v in r.items() if "_broken_" in k and "_engine_" in k]
+    return float(sum(broken)) if broken else np.nan
 
 
 # each headline figure: (name in the table, how it is computed from a world's figures, which
@@ -250,10 +261,7 @@ HEADLINE: dict[str, tuple[Callable[[Mapping[str, float]], float], str]] = {
         f"{v} oracle fill rate": (lambda r, v=v: r[f"{v}_oracle_fill_rate"], "min")
         for v in VARIANTS
     },
-    "broken rules": (
-        lambda r: sum(v for k, v in r.items() if "_broken_" in k and "_engine_" in k),
-        "max",
-    ),
+    "broken rules": (_broken_rules, "max"),
     "pinball/hype-blind": (lambda r: r["pinball_vs_blind"], "max"),
     "pinball/oracle": (lambda r: r["pinball_vs_oracle"], "max"),
     "coverage gap": (lambda r: r["coverage_gap"], "absmax"),
@@ -282,21 +290,34 @@ TARGETS = {
 def headline(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per world (`rows`: world_figures plus `scenario` and `seed`), the headline
     figures as columns."""
+    records = rows.to_dict("records")
     out = pd.DataFrame(
-        {name: [f(r) for r in rows.to_dict("records")] for name, (f, _) in HEADLINE.items()}
+        {name: [_figure(f, r) for r in records] for name, (f, _) in HEADLINE.items()}
     )
     out.insert(0, "seed", rows["seed"].to_numpy())
     out.insert(0, "scenario", rows["scenario"].to_numpy())
     return out
 
 
+def _figure(f: Callable[[Mapping[str, float]], float], row: Mapping[str, float]) -> float:
+    """A headline figure of one world, blank where the world lacks its parts (a forecast-only
+    run has no plans)."""
+    try:
+        return f(row)
+    except KeyError:
+        return np.nan
+
+
 def zoo_table(rows: pd.DataFrame) -> pd.DataFrame:
     """The headline figures averaged over seeds per scenario (in the order first seen), then
-    `worst`: for each figure the worst scenario's mean, and `worst of` the scenario it is."""
-    h = headline(rows)
+    `worst`: for each figure the worst scenario's mean, and `worst of` the scenario it is. A
+    figure no world has (a plan's, when only forecasts were scored) is left out."""
+    h = headline(rows).dropna(axis=1, how="all")
     per = h.drop(columns="seed").groupby("scenario", sort=False).mean()
     worst, which = {}, {}
     for name, (_, way) in HEADLINE.items():
+        if name not in per:
+            continue
         col = per[name].dropna()
         if col.empty:
             worst[name], which[name] = np.nan, ""

@@ -131,4 +131,39 @@ def test_zoo_table_takes_the_worst_scenario_per_figure():
     assert table.loc["a", "seeds"] == 2
     assert table.loc["worst", "budget waste/naive"] == pytest.approx(0.5)
     assert table.loc["worst", "budget oracle waste/naive"] == pytest.approx(0.2)
-    assert set(HEADLINE) <= set(table.columns)
+    # every figure but those no world has (these worlds have no new SKU, no hype-blind bias)
+    absent = {"new-SKU pinball/oracle", "new-SKU bias", "hype-blind bias"}
+    assert set(table.columns) == {"seeds"} | set(HEADLINE) - absent
+
+
+def test_a_forecast_only_zoo_table_leaves_the_plans_figures_out():
+    # worlds scored without plans: the forecast's figures are there, the plans' blank
+    rows = pd.DataFrame(
+        [
+            {
+                "scenario": "a",
+                "seed": 0,
+                "pinball_vs_blind": 1.1,
+                "pinball_vs_oracle": 1.5,
+                "coverage_gap": 0.01,
+                "bias": -0.04,
+                "new_pinball_vs_oracle": 2.0,
+                "new_bias": 0.1,
+            },
+            {
+                "scenario": "a",
+                "seed": 1,
+                "pinball_vs_blind": 1.3,
+                "pinball_vs_oracle": 1.7,
+                "coverage_gap": -0.03,
+                "bias": 0.02,
+                "new_pinball_vs_oracle": 2.2,
+                "new_bias": -0.3,
+            },
+        ]
+    )
+    table = zoo_table(rows)
+    assert table.loc["worst", "pinball/hype-blind"] == pytest.approx(1.2)
+    assert table.loc["worst", "new-SKU bias"] == pytest.approx(-0.1)
+    # no plan was made: no profit, and not 0 broken rules either
+    assert "free profit/oracle" not in table and "broken rules" not in table
