@@ -10,6 +10,7 @@ sold out was likelier a popular one).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,6 +68,7 @@ class HeldOutCalibration:
         self.new, self.new_weight, self.ridge = new, new_weight, ridge
         self.sku = None if sku is None else pd.factorize(np.asarray(sku))[0]
         self.host = host
+        self._sizes: dict[bytes, Dispersion] = {}
 
     def fit(
         self,
@@ -94,7 +96,7 @@ class HeldOutCalibration:
             y_mean = y.copy()
             if cens.any():  # the size is only needed to impute sold-out rows
                 mu = mu0 * np.where(apart, new_scale, scale)
-                size = Dispersion(self.ridge).fit(design, y, mu, cens, sd)
+                size = self._size(mu, sd)
                 y_mean[cens] = likelihood.impute_mean_mixed(
                     y[cens], mu[cens], size.size(design[cens]), sd[cens]
                 )
@@ -128,9 +130,24 @@ class HeldOutCalibration:
         if not apart.any():
             new_scale = scale  # no new SKU's row to tell: the others' scale
         mu = mu0 * np.where(apart, new_scale, scale)
-        disp = Dispersion(self.ridge).fit(design, y, mu, cens, sd)
-        ll = likelihood.loglik_mixed(y, mu, disp.size(design), cens, sd).sum()
+        disp = self._size(mu, sd)
+        if mu.min() >= 1e-9:  # the fit's own rows' log-likelihood (it floors mu there)
+            ll = disp.loglik_.sum()
+        else:
+            ll = likelihood.loglik_mixed(y, mu, disp.size(design), cens, sd).sum()
         return SpreadFit(float(ll), scale, new_scale, disp)
+
+    def _size(self, mu: np.ndarray, sd: np.ndarray) -> Dispersion:
+        """The size model fitted at the rows' means mu and level spreads sd, once per (mu, sd):
+        the choices ask again at means they have met before (a factor of 1, a scale where a
+        search starts)."""
+        key = hashlib.blake2b(np.ascontiguousarray(mu, dtype=float))
+        key.update(np.ascontiguousarray(sd, dtype=float))
+        found = self._sizes.get(key.digest())
+        if found is None:
+            found = Dispersion(self.ridge).fit(self.design, self.y, mu, self.censored, sd)
+            self._sizes[key.digest()] = found
+        return found
 
     def calibrate(self, f: np.ndarray, unseen: np.ndarray, factors: Sequence[float]) -> Calibration:
         """How much of the prior's spread `unseen` a new SKU's level really has (the features

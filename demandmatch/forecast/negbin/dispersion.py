@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .likelihood import loglik_mixed
+from .likelihood import MixedLoglik
 from .threads import single_threaded_blas
 
 LEAD_BUCKETS = (12.0, 48.0, 120.0)  # hours before the stream: dispersion differs across them
@@ -69,7 +69,7 @@ class Dispersion:
         give both from the same two evaluations) where it is censored or mixed. Eigenvalues
         the wrong way (the likelihood is not concave in log r everywhere) are flipped, and a
         backtracking line search keeps every step downhill. Stops when the Newton decrement per
-        row falls below `tol`."""
+        row falls below `tol`. `loglik_`: each row's log-likelihood at the fitted size."""
         with single_threaded_blas():
             return self._fit(design, y, mu, censored, sd, tol, max_iter)
 
@@ -93,14 +93,15 @@ class Dispersion:
         numeric = np.flatnonzero(cens | (sd > 0))
         u = np.flatnonzero(~(cens | (sd > 0)))
         y_u, mu_u = y[u], mu[u]
-        y_m, mu_m, cens_m, sd_m = y[numeric], mu[numeric], cens[numeric], sd[numeric]
+        rows_ll = MixedLoglik(y, mu, cens, sd)  # every row's log-likelihood at a size
+        numeric_ll = MixedLoglik(y[numeric], mu[numeric], cens[numeric], sd[numeric])
         pen = np.full(design.shape[1], float(self.ridge))
         pen[0] = 0.0  # the ridge pulls the group terms toward the common level, not the level
 
         def value(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
             log_r = design @ theta
             r = np.exp(np.clip(log_r, lo, hi))
-            ll = loglik_mixed(y, mu, r, cens, sd)
+            ll = rows_ll(r)
             return float(-ll.sum() + 0.5 * np.sum(pen * theta**2)) / n, ll, log_r
 
         def derivatives(ll: np.ndarray, log_r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,8 +127,8 @@ class Dispersion:
             d1[u], d2[u] = r_u * g, r_u * g + r_u**2 * dg
             if len(numeric):
                 e, r_m = 1e-4, r[numeric]
-                up = loglik_mixed(y_m, mu_m, r_m * np.exp(e), cens_m, sd_m)
-                dn = loglik_mixed(y_m, mu_m, r_m * np.exp(-e), cens_m, sd_m)
+                up = numeric_ll(r_m * np.exp(e))
+                dn = numeric_ll(r_m * np.exp(-e))
                 d1[numeric] = (up - dn) / (2 * e)
                 d2[numeric] = (up - 2.0 * ll[numeric] + dn) / e**2
             flat = (log_r <= lo) | (log_r >= hi)  # clipped at a bound: log r does not move
@@ -161,7 +162,7 @@ class Dispersion:
                 break
             theta = theta + t * step
             current, ll, log_r = trial
-        self.theta_ = theta
+        self.theta_, self.loglik_ = theta, ll
         return self
 
     def with_columns(self, n: int) -> Dispersion:

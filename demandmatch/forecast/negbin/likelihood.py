@@ -26,17 +26,27 @@ def _p(mu: np.ndarray, r: np.ndarray) -> np.ndarray:
     return r / (r + np.maximum(mu, 1e-12))
 
 
+def logpmf(
+    y: np.ndarray, r: np.ndarray, p: np.ndarray, log_y_factorial: np.ndarray | None = None
+) -> np.ndarray:
+    """scipy's nbinom.logpmf(y, r, p) of arrays of one shape, to the bit (its formula) but
+    without its argument checks and reshaping where the arguments are valid (elsewhere scipy's
+    own); `log_y_factorial`: lgamma(y + 1), when known."""
+    valid = (r > 0) & (p > 0) & (p <= 1) & (y >= 0) & (y == np.floor(y))
+    if not valid.all():
+        out = np.empty(np.shape(y))
+        out[~valid] = stats.nbinom.logpmf(y[~valid], r[~valid], p[~valid])
+        lgy = None if log_y_factorial is None else log_y_factorial[valid]
+        out[valid] = logpmf(y[valid], r[valid], p[valid], lgy)
+        return out
+    lgy = special.gammaln(y + 1) if log_y_factorial is None else log_y_factorial
+    coeff = special.gammaln(r + y) - lgy - special.gammaln(r)
+    return coeff + r * np.log(p) + special.xlog1py(y, -p)
+
+
 def loglik(y: np.ndarray, mu: np.ndarray, r: np.ndarray, censored: np.ndarray) -> np.ndarray:
     """Per-row log-likelihood: log P(D = y), or log P(D >= y) where censored."""
-    y = np.asarray(y, dtype=float)
-    mu = np.maximum(np.asarray(mu, dtype=float), 1e-12)
-    r = np.broadcast_to(np.asarray(r, dtype=float), y.shape)
-    cens = np.asarray(censored, dtype=bool)
-    out = np.empty_like(y)
-    u = ~cens
-    out[u] = stats.nbinom.logpmf(y[u], r[u], _p(mu[u], r[u]))
-    out[cens] = stats.nbinom.logsf(y[cens] - 1.0, r[cens], _p(mu[cens], r[cens]))
-    return out
+    return Loglik(y, mu, censored)(r)
 
 
 def loglik_mixed(
@@ -44,18 +54,62 @@ def loglik_mixed(
 ) -> np.ndarray:
     """loglik where the NB mean is lognormal around `mean` with log spread sd (E = mean), by
     Gauss-Hermite nodes on the rows with sd > 0 (distributions.lognormal_nodes)."""
-    out = loglik(y, mean, r, censored)
-    mixed = np.flatnonzero(np.asarray(sd) > 0)
-    if len(mixed) == 0:
+    return MixedLoglik(y, mean, censored, sd)(r)
+
+
+class Loglik:
+    """loglik(y, mu, r, censored) as a function of r, for one set of rows evaluated at many r
+    (a size model's fit): what does not depend on r is worked out once."""
+
+    def __init__(self, y: np.ndarray, mu: np.ndarray, censored: np.ndarray) -> None:
+        y = np.asarray(y, dtype=float)
+        mu = np.maximum(np.asarray(mu, dtype=float), 1e-12)
+        cens = np.asarray(censored, dtype=bool)
+        self.n, self.cens = len(y), cens
+        self.u = ~cens
+        self.y_u, self.mu_u = y[self.u], mu[self.u]
+        self.lgy_u = special.gammaln(self.y_u + 1)
+        self.k_c, self.mu_c = y[cens] - 1.0, mu[cens]
+
+    def __call__(self, r: np.ndarray) -> np.ndarray:
+        r = np.broadcast_to(np.asarray(r, dtype=float), (self.n,))
+        out = np.empty(self.n)
+        r_u = r[self.u]
+        out[self.u] = logpmf(self.y_u, r_u, _p(self.mu_u, r_u), self.lgy_u)
+        r_c = r[self.cens]
+        out[self.cens] = stats.nbinom.logsf(self.k_c, r_c, _p(self.mu_c, r_c))
         return out
-    y, mean, cens = (np.asarray(a)[mixed] for a in (y, mean, censored))
-    r = np.broadcast_to(np.asarray(r, dtype=float), out.shape)[mixed]
-    s = np.asarray(sd, dtype=float)[mixed]
-    mu, w = lognormal_nodes(mean[:, None], s[:, None])  # (rows, nodes)
-    k = mu.shape[1]
-    ll = loglik(np.repeat(y, k), mu.ravel(), np.repeat(r, k), np.repeat(cens, k))
-    out[mixed] = special.logsumexp(ll.reshape(mu.shape) + np.log(w), axis=1)
-    return out
+
+
+class MixedLoglik:
+    """loglik_mixed(y, mean, r, censored, sd) as a function of r (see Loglik): the mixed rows'
+    Gauss-Hermite nodes are laid out once."""
+
+    def __init__(
+        self, y: np.ndarray, mean: np.ndarray, censored: np.ndarray, sd: np.ndarray
+    ) -> None:
+        y, mean = np.asarray(y, dtype=float), np.asarray(mean, dtype=float)
+        cens = np.asarray(censored, dtype=bool)
+        sd = np.asarray(sd, dtype=float)
+        self.n = len(y)
+        self.mixed = np.flatnonzero(sd > 0)
+        self.plain = np.flatnonzero(~(sd > 0))
+        p = self.plain
+        self.plain_ll = Loglik(y[p], mean[p], cens[p])
+        m = self.mixed
+        mu, w = lognormal_nodes(mean[m, None], sd[m, None])  # (rows, nodes)
+        self.shape, self.log_w = mu.shape, np.log(w)
+        k = mu.shape[1]
+        self.nodes_ll = Loglik(np.repeat(y[m], k), mu.ravel(), np.repeat(cens[m], k))
+
+    def __call__(self, r: np.ndarray) -> np.ndarray:
+        r = np.broadcast_to(np.asarray(r, dtype=float), (self.n,))
+        out = np.empty(self.n)
+        out[self.plain] = self.plain_ll(r[self.plain])
+        if len(self.mixed):
+            ll = self.nodes_ll(np.repeat(r[self.mixed], self.shape[1]))
+            out[self.mixed] = special.logsumexp(ll.reshape(self.shape) + self.log_w, axis=1)
+        return out
 
 
 def _censored_grad_hess(
@@ -68,7 +122,7 @@ def _censored_grad_hess(
     p = _p(mu, r)
     k = s - 1.0
     with np.errstate(invalid="ignore"):
-        log_ratio = stats.nbinom.logpmf(k, r, p) - stats.nbinom.logsf(k, r, p)
+        log_ratio = logpmf(k, r, p) - stats.nbinom.logsf(k, r, p)
     # far in the tail both underflow; P(D = k) / P(D > k) tends to p / (1 - p) there
     tail = np.log(p) - np.log1p(-np.minimum(p, 1.0 - 1e-12))
     log_ratio = np.where(np.isfinite(log_ratio), log_ratio, tail)
