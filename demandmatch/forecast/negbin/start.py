@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import linalg as sparse_linalg
 
+from .gram import EffectsGram
 from .likelihood import grad_hess, loglik
 from .offset_terms import OffsetTerms
 from .threads import single_threaded_blas
@@ -302,6 +303,7 @@ def _fit_log_linear(
     if effects is not None:
         effects = sparse.csr_matrix(effects, dtype=float)
         effects_t = effects.T.tocsr()
+        gram = EffectsGram(effects)
         levels = np.broadcast_to(np.asarray(effect_penalty, dtype=float), (effects.shape[1],))
         pen = np.append(pen, levels)
         theta = np.append(theta, np.zeros(effects.shape[1]))
@@ -325,7 +327,7 @@ def _fit_log_linear(
         if effects is None:
             return sparse.csr_matrix(top + np.diag(ridge))
         cross = sparse.csr_matrix(effects_t @ weighted)  # levels x design columns
-        inner = effects_t @ sparse.diags(h) @ effects
+        inner = gram(h)
         hess = sparse.bmat([[sparse.csr_matrix(top), cross.T], [cross, inner]], format="csr")
         return (hess + sparse.diags(ridge)).tocsr()
 
