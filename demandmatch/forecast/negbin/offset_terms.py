@@ -117,12 +117,25 @@ class OffsetTerms:
 def _one_hot(values: pd.Series, levels: list[str]) -> np.ndarray:
     """(rows, len(levels)): 1 where the row's value is that level (a blank is the level
     "nan"), else 0."""
-    s = values.astype(str).to_numpy()
     index = pd.Index(levels, dtype=object)
-    if not index.is_unique:  # a row then belongs to every copy of its level
-        return (s[:, None] == np.asarray(levels, dtype=object)[None, :]).astype(float)
-    code = index.get_indexer(s)  # one hashed lookup per row, not a comparison per level
-    out = np.zeros((len(s), len(levels)))
+    if isinstance(values.dtype, pd.CategoricalDtype) and index.is_unique:
+        code = _category_codes(values, index)
+    else:
+        s = values.astype(str).to_numpy()
+        if not index.is_unique:  # a row then belongs to every copy of its level
+            return (s[:, None] == np.asarray(levels, dtype=object)[None, :]).astype(float)
+        code = index.get_indexer(s)  # one hashed lookup per row, not a comparison per level
+    out = np.zeros((len(values), len(levels)))
     hit = np.flatnonzero(code >= 0)
     out[hit, code[hit]] = 1.0
     return out
+
+
+def _category_codes(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """index.get_indexer(values.astype(str)) of a categorical column, looked up once per
+    category (and once for a blank) instead of once per row: each category's string is the one
+    astype(str) gives its rows."""
+    categories = len(values.cat.categories)
+    probe = pd.Categorical.from_codes(np.append(np.arange(categories), -1), dtype=values.dtype)
+    per_category = index.get_indexer(pd.Series(probe).astype(str).to_numpy())
+    return per_category[values.cat.codes.to_numpy()]  # a blank's code -1: the last entry
