@@ -230,7 +230,7 @@ class Config(BaseModel):
         None,
         ge=1,
         description="learn each past stream item at this many of train_lead_hours, drawn at "
-        "random per item (null: at all of them, or as many as train_rows_max allows)",
+        "random per stream (null: at all of them, or as many as train_rows_max allows)",
     )
     train_rows_max: int | None = Field(
         1_500_000,

@@ -49,11 +49,16 @@ def training_rows(
 ) -> pd.DataFrame:
     """Each past row once per lead, with `cutoff` = start - lead, lead by lead (shortest first).
 
-    `leads_per_item`: each past row at that many of the leads only, drawn at random per row
-    (seeded; every lead as likely), so that the rows grow with the outcomes learned from and not
-    with the leads; None (or as many as there are leads): at every lead."""
+    `leads_per_item`: each past row at that many of the leads only, so that the rows grow with
+    the outcomes learned from and not with the leads; None (or as many as there are leads): at
+    every lead. The leads are drawn at random per stream (seeded; every lead as likely), every
+    item of a stream at the same leads: drawn per item, a stream's items would be learned as
+    seen at different times, and the forecasts' level came out about 7 points lower across the
+    world zoo (decision 0039)."""
     leads = sorted(set(leads_hours))
-    keep = lead_sample(len(past), len(leads), leads_per_item, seed)
+    stream, streams = pd.factorize(past["stream_id"])
+    keep = lead_sample(len(streams), len(leads), leads_per_item, seed)
+    keep = None if keep is None else keep[stream]
     parts = [
         past.loc[keep[:, i] if keep is not None else slice(None)].assign(
             cutoff=lambda d, h=h: d["start_time"] - pd.Timedelta(hours=float(h))
@@ -78,8 +83,8 @@ def leads_per_item(
 
 
 def lead_sample(n: int, n_leads: int, leads_per_item: int | None, seed: int) -> np.ndarray | None:
-    """(n, n_leads) mask: which leads each of n rows is learned at, `leads_per_item` of them drawn
-    uniformly per row; None when every row keeps every lead."""
+    """(n, n_leads) mask: which leads each of n streams is learned at, `leads_per_item` of them
+    drawn uniformly per stream; None when every stream keeps every lead."""
     if leads_per_item is None or leads_per_item >= n_leads:
         return None
     if leads_per_item < 1:

@@ -32,6 +32,18 @@ def test_each_row_at_k_distinct_leads_every_lead_as_likely(k):
     pd.testing.assert_frame_equal(rows, again)
 
 
+def test_the_items_of_a_stream_are_learned_at_the_same_leads():
+    # three items per stream: drawn per stream, a stream's items share their leads
+    past = _past(500).loc[lambda d: d.index.repeat(3)].reset_index(drop=True)
+    past["sku_id"] = ["a", "b", "c"] * 500
+    rows = training_rows(past, [6, 24, 72, 168], leads_per_item=2, seed=1)
+    lead = (rows["start_time"] - rows["cutoff"]).dt.total_seconds() / 3600
+    leads = rows.assign(lead=lead).groupby(["stream_id", "sku_id"])["lead"].apply(frozenset)
+    per_stream = leads.groupby(level="stream_id").nunique()
+    assert len(rows) == 2 * len(past) and (per_stream == 1).all()
+    assert leads.groupby(level="stream_id").first().nunique() == 6  # every pair of leads drawn
+
+
 def test_as_many_leads_as_there_are_is_every_lead():
     assert lead_sample(10, 4, 4, 0) is None and lead_sample(10, 4, None, 0) is None
     with pytest.raises(ValueError, match="at least 1"):
