@@ -235,8 +235,8 @@ class Config(BaseModel):
     train_rows_max: int | None = Field(
         1_500_000,
         ge=1,
-        description="most training rows when train_leads_per_item is null: a longer history "
-        "is learned at fewer leads per item (at least one); null: no limit",
+        description="most training rows: a longer history is learned at fewer leads per item "
+        "than train_leads_per_item asks (at least one); null: no limit",
     )
     horizon_days: int = Field(
         14, ge=1, description="plan every stream that starts before as-of + this many days"

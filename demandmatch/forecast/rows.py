@@ -71,15 +71,14 @@ def training_rows(
 def leads_per_item(
     n_past: int, leads_hours: Sequence[float], per_item: int | None, rows_max: int | None
 ) -> int | None:
-    """How many leads each of n_past past rows is learned at: `per_item` when given, else every
-    lead while that makes at most `rows_max` rows, else as many as fit (at least one); None:
-    every lead."""
-    if per_item is not None:
-        return per_item
+    """How many leads each of n_past past rows is learned at: `per_item` (None: every lead)
+    while that makes at most `rows_max` rows, else as many as fit (at least one); None: every
+    lead."""
     n_leads = len(set(leads_hours))
-    if rows_max is None or n_past * n_leads <= rows_max:
-        return None
-    return max(1, rows_max // max(n_past, 1))
+    wanted = n_leads if per_item is None else min(per_item, n_leads)
+    if rows_max is not None and n_past * wanted > rows_max:
+        wanted = max(1, rows_max // max(n_past, 1))
+    return None if wanted >= n_leads else wanted
 
 
 def lead_sample(n: int, n_leads: int, leads_per_item: int | None, seed: int) -> np.ndarray | None:

@@ -58,3 +58,5 @@ def test_leads_per_item_within_the_row_budget():
     assert leads_per_item(1000, leads, None, 1500) == 1
     assert leads_per_item(10_000, leads, None, 1500) == 1  # at least one each
     assert leads_per_item(1000, leads, 2, 4000) == 2  # as asked
+    assert leads_per_item(1000, leads, 3, 1500) == 1  # as asked, within the budget
+    assert leads_per_item(1000, leads, 4, None) is None and leads_per_item(10, leads, 9, 99) is None
