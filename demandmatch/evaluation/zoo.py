@@ -266,7 +266,7 @@ HEADLINE: dict[str, tuple[Callable[[Mapping[str, float]], float], str]] = {
     "pinball/oracle": (lambda r: r["pinball_vs_oracle"], "max"),
     "coverage gap": (lambda r: r["coverage_gap"], "absmax"),
     "bias": (lambda r: r["bias"], "absmax"),
-    "hype-blind bias": (lambda r: r.get("blind_bias", np.nan), "absmax"),
+    "hype-blind bias": (lambda r: r["blind_bias"], "absmax"),
     "new-SKU pinball/oracle": (lambda r: r["new_pinball_vs_oracle"], "max"),
     "new-SKU bias": (lambda r: r["new_bias"], "absmax"),
 }
