@@ -20,15 +20,12 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from demandmatch.config import load_config
-from demandmatch.data import load_tables
 from demandmatch.data.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
 from demandmatch.evaluation.backtest import PIT_BAND, score, scored_rows
 from demandmatch.evaluation.metrics import expected_pinball_negbin, pit_coverage_expected
@@ -40,11 +37,12 @@ from demandmatch.evaluation.oracles import (
     video_horizon,
 )
 from demandmatch.evaluation.plans import naive_plan, plan_quantities, point_survival, score_plan
+from demandmatch.evaluation.zoo import load_world
 from demandmatch.forecast.distributions import quantiles_negbin, survival_negbin
 from demandmatch.forecast.models.empirical import EmpiricalQuantileDemand
 from demandmatch.forecast.stages import DemandForecast, forecast_demand
 from demandmatch.runs import optimiser_inputs, plan_stock
-from demandmatch.simulate import HYPE_SD, load_truth, simulate_world, write_world
+from demandmatch.simulate import HYPE_SD
 
 LEVELS = np.array(QUANTILE_LEVELS)
 
@@ -79,11 +77,9 @@ def score_forecast(fc: DemandForecast, truth: pd.DataFrame) -> dict[str, float]:
 
 def demo_world(seed: int, size: str, config, scenario: str = "demo"):
     """(tables, truth) of a simulated world (of a zoo `scenario`), read back through the
-    contract's loader."""
-    world = simulate_world(seed, size, scenario)
-    with tempfile.TemporaryDirectory() as tmp:
-        tables = load_tables(write_world(world, Path(tmp)), config.timezone)
-        return tables, load_truth(Path(tmp))
+    contract's loader (evaluation.zoo.load_world)."""
+    world = load_world(seed, size, scenario, config.timezone)
+    return world.tables, world.truth
 
 
 def run_seed(seed: int, size: str, config) -> dict[str, float]:
