@@ -18,7 +18,9 @@ class EffectsGram:
 
     def __init__(self, effects: sparse.csr_matrix) -> None:
         self.effects = effects
-        self.pairs: list[tuple[np.ndarray, int]] | None = None
+        # per pair of effects: each row's code of its pair of levels, how many pairs there are,
+        # and whether the pair is two effects (its block is mirrored across the diagonal)
+        self.pairs: list[tuple[np.ndarray, int, bool]] | None = None
         n, m = effects.shape
         counts = np.diff(effects.indptr)
         k = int(counts[0]) if n else 0
@@ -33,11 +35,10 @@ class EffectsGram:
         for s in range(k):
             for t in range(s, k):
                 code, uniq = pd.factorize(cols[:, s] * m + cols[:, t])
-                pairs.append((code, len(uniq)))
+                pairs.append((code, len(uniq), s != t))
                 a, b = uniq // m, uniq % m
                 rows.append(a if s == t else np.concatenate([a, b]))
                 columns.append(b if s == t else np.concatenate([b, a]))
-        self.mirrored = [s != t for s in range(k) for t in range(s, k)]
         self.row, self.col = np.concatenate(rows), np.concatenate(columns)
         self.shape = (m, m)
         self.pairs = pairs
@@ -47,7 +48,7 @@ class EffectsGram:
             return self.effects.T.tocsr() @ sparse.diags(h) @ self.effects
         h = np.asarray(h, dtype=float)[::-1]
         sums = []
-        for (code, size), mirrored in zip(self.pairs, self.mirrored, strict=True):
+        for code, size, mirrored in self.pairs:
             pair = np.bincount(code, weights=h, minlength=size)
             sums += [pair, pair] if mirrored else [pair]
         return sparse.coo_matrix((np.concatenate(sums), (self.row, self.col)), shape=self.shape)
