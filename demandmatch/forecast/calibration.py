@@ -24,6 +24,7 @@ SPREAD_FACTORS = (0.0, 0.5, 1.0, 1.5, 2.0)  # of the prior's spread, chosen on h
 MIN_SPREAD_ROWS = 100  # held-out rows of new SKUs needed to choose it and their scale alone
 SCALES = (0.5, 2.0)  # the held-out rescaling of the mean stays within these
 SCALE_STEPS = 6  # secant steps that solve it where sold-out rows are imputed at it
+MIN_LEAD_ROWS = 200  # held-out rows a training lead needs for a scale of its own
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,24 @@ class SpreadFit:
     scale: float
     new_sku_scale: float
     dispersion: Dispersion
+
+
+@dataclass(frozen=True)
+class LeadScales:
+    """How far each training lead's rescaled mean is from its held-out demand: `factors[i]` at
+    `hours[i]` (ascending), between them interpolated in log hours, beyond them the nearest's;
+    `dispersion`: the size model refitted at the means they give."""
+
+    hours: np.ndarray
+    factors: np.ndarray
+    dispersion: Dispersion
+
+    def at(self, lead_hours: np.ndarray) -> np.ndarray:
+        """Each row's factor at its lead (hours before its stream starts)."""
+        if len(self.hours) == 0:
+            return np.ones(len(lead_hours))
+        x = np.log(np.maximum(np.asarray(lead_hours, dtype=float), 1e-3))
+        return np.exp(np.interp(x, np.log(self.hours), np.log(self.factors)))
 
 
 @dataclass(frozen=True)
@@ -63,11 +82,13 @@ class HeldOutCalibration:
         ridge: float = 1.0,
         sku: np.ndarray | None = None,
         host: np.ndarray | None = None,
+        lead: np.ndarray | None = None,
     ) -> None:
         self.design, self.y, self.censored = design, y, censored
         self.new, self.new_weight, self.ridge = new, new_weight, ridge
         self.sku = None if sku is None else pd.factorize(np.asarray(sku))[0]
         self.host = host
+        self.lead = lead
         self._sizes: dict[bytes, Dispersion] = {}
 
     def fit(
@@ -136,6 +157,40 @@ class HeldOutCalibration:
         else:
             ll = likelihood.loglik_mixed(y, mu, disp.size(design), cens, sd).sum()
         return SpreadFit(float(ll), scale, new_scale, disp)
+
+    def by_lead(self, f: np.ndarray, sd: np.ndarray, fit: SpreadFit) -> LeadScales:
+        """The factor of each training lead (`lead`) on `fit`'s rescaled mean at which its own
+        held-out rows' demand agrees with it, sold-out rows imputed at the rescaled mean: a
+        model learnt from every lead at once can sit above its demand where the videos tell
+        much and below it where they do not yet, and one scale for all leads is right only on
+        their average. Measured on the rows of seen SKUs, and for them: a new SKU's scale is
+        its own rows', over every lead. A lead with fewer than MIN_LEAD_ROWS such rows keeps no
+        factor of its own; no `lead`, or fewer than two leads with a factor: none at all. The
+        size model is refitted at the means the factors give."""
+        design, y, cens = self.design, self.y, self.censored
+        if self.host is not None:
+            sd = np.hypot(sd, self.host)
+        apart = self.new if self.new_weight > 0 else np.zeros(len(y), bool)
+        mu = np.exp(f + 0.5 * sd**2) * np.where(apart, fit.new_sku_scale, fit.scale)
+        none = LeadScales(np.zeros(0), np.zeros(0), fit.dispersion)
+        if self.lead is None:
+            return none
+        y_mean = y.copy()
+        if cens.any():
+            y_mean[cens] = likelihood.impute_mean_mixed(
+                y[cens], mu[cens], fit.dispersion.size(design[cens]), sd[cens]
+            )
+        hours, factors = [], []
+        for hour in np.unique(self.lead):
+            rows = (self.lead == hour) & ~apart
+            if rows.sum() >= MIN_LEAD_ROWS:
+                hours.append(float(hour))
+                factors.append(_ratio(y_mean, mu, rows, self.sku))
+        if len(hours) < 2:
+            return none
+        scales = LeadScales(np.array(hours), np.array(factors), fit.dispersion)
+        size = self._size(mu * np.where(apart, 1.0, scales.at(self.lead)), sd)
+        return LeadScales(scales.hours, scales.factors, size)
 
     def _size(self, mu: np.ndarray, sd: np.ndarray) -> Dispersion:
         """The size model fitted at the rows' means mu and level spreads sd, once per (mu, sd):

@@ -18,6 +18,9 @@ _CHOICES = {
 }
 
 
+LEAD_SCALE = "model_lead_scale_"  # then the lead in hours and "h": one per training lead
+
+
 def model_words(summary: Mapping[str, object]) -> list[str]:
     """Paragraphs on the demand forecast."""
     n_train, n_cold = summary.get("n_train_rows"), summary.get("n_cold_start")
@@ -44,10 +47,24 @@ def model_words(summary: Mapping[str, object]) -> list[str]:
         v = summary.get(key)
         if isinstance(v, int | float) and not is_missing(v):
             said.append(words.format(v=float(v)))
+    leads = {
+        k.removeprefix(LEAD_SCALE).removesuffix("h"): float(v)
+        for k, v in summary.items()
+        if k.startswith(LEAD_SCALE) and isinstance(v, int | float) and not is_missing(v)
+    }
+    if leads:
+        said.append(
+            "forecasts made some hours ahead were scaled again by how far off that lead was on "
+            "the held-out streams: "
+            + ", ".join(f"\u00d7{v:.2f} at {h} hours" for h, v in leads.items())
+        )
     other = [
         f"{label(k)}: {fmt_value(k, v)}"
         for k, v in summary.items()
-        if k.startswith("model_") and k not in _CHOICES and k != "model_fallbacks"
+        if k.startswith("model_")
+        and k not in _CHOICES
+        and k != "model_fallbacks"
+        and not k.startswith(LEAD_SCALE)
     ]
     if said or other:
         out.append("Checked on held-out streams: " + "; ".join(said + other) + ".")

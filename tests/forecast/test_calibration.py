@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from demandmatch.forecast.calibration import (
+    MIN_LEAD_ROWS,
     MIN_SPREAD_ROWS,
     SCALES,
     HeldOutCalibration,
@@ -95,3 +96,47 @@ def test_typical_means_are_each_skus_other_rows_and_the_median_sku_for_one_row()
     sku = np.array(["a", "a", "a", "b"])
     # a: the mean of its two other rows; b, seen once: the median of the SKUs' averages (3, 10)
     assert typical_means(y, sku) == pytest.approx([4.0, 3.0, 2.0, 6.5])
+
+
+def test_each_training_lead_gets_the_factor_at_which_its_rows_agree_with_their_demand():
+    # the model says 1.25 x the demand at 6 h and 0.8 x at 168 h; one scale for both leads is
+    # right on their sum only, the factors put each lead right on its own rows
+    n = MIN_LEAD_ROWS
+    y = np.tile(np.arange(1.0, 11.0), n // 5)
+    lead = np.repeat([6.0, 168.0], n)
+    f = np.log(y * np.where(lead == 6.0, 1.25, 0.8))
+    one, sd, cens, none = (
+        np.ones((2 * n, 1)),
+        np.zeros(2 * n),
+        np.zeros(2 * n, bool),
+        np.zeros(2 * n, bool),
+    )
+    held_out = HeldOutCalibration(one, y, cens, none, 0.0, lead=lead)
+    fit = held_out.fit(f, sd)
+    assert fit.scale == pytest.approx(2.0 / 2.05)
+    scales = held_out.by_lead(f, sd, fit)
+    assert scales.hours.tolist() == [6.0, 168.0]
+    assert scales.factors * fit.scale == pytest.approx([1 / 1.25, 1 / 0.8])
+    # between the leads interpolated in log hours, beyond them the nearest's
+    mid = np.sqrt(6.0 * 168.0)
+    at = scales.at(np.array([1.0, 6.0, mid, 168.0, 336.0]))
+    geo = np.sqrt(scales.factors.prod())
+    assert at == pytest.approx(
+        [*scales.factors[:1], *scales.factors[:1], geo, *scales.factors[1:], *scales.factors[1:]]
+    )
+
+
+def test_a_lead_with_too_few_rows_of_seen_skus_gets_no_factor():
+    n = MIN_LEAD_ROWS
+    y = np.ones(2 * n)
+    lead = np.repeat([6.0, 168.0], n)
+    f = np.log(np.where(lead == 6.0, 2.0, 0.5))
+    new = (lead == 168.0) & (np.arange(2 * n) % 2 == 0)  # half the 168 h rows: new SKUs
+    one, sd, cens = np.ones((2 * n, 1)), np.zeros(2 * n), np.zeros(2 * n, bool)
+    held_out = HeldOutCalibration(one, y, cens, new, 1.0, lead=lead)
+    scales = held_out.by_lead(f, sd, held_out.fit(f, sd))
+    assert len(scales.hours) == 0
+    assert scales.at(np.array([6.0, 100.0])).tolist() == [1.0, 1.0]
+    # no leads given: none either
+    plain = HeldOutCalibration(one, y, cens, new, 1.0)
+    assert len(plain.by_lead(f, sd, plain.fit(f, sd)).hours) == 0

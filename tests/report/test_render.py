@@ -279,3 +279,12 @@ def test_lost_sales_split_by_first_flag() -> None:
     assert got[1]["why"] == FLAG_TEXT["profit_best"]
     nothing_lost = lost_sales_by_reason(plan.assign(expected_lost_sales=0.0))
     assert all(r["lost_sales_share"] == 0.0 for r in nothing_lost)
+
+
+def test_the_scales_per_lead_are_said_in_one_sentence_in_lead_order() -> None:
+    from demandmatch.report.how import model_words
+
+    summary = {"model_lead_scale_6h": 0.98, "model_lead_scale_168h": 1.03}
+    words = " ".join(model_words(summary))
+    assert "\u00d70.98 at 6 hours, \u00d71.03 at 168 hours" in words
+    assert "Model lead scale" not in words  # not again as a bare figure

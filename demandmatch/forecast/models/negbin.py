@@ -25,6 +25,7 @@ from demandmatch.forecast.calibration import (
     MIN_SPREAD_ROWS,
     SPREAD_FACTORS,
     HeldOutCalibration,
+    LeadScales,
     new_sku_weight,
     typical_means,
 )
@@ -81,6 +82,7 @@ class LGBMNegBinDemand(DemandEstimator):
         dispersion_ridge: float = _D.dispersion_ridge,
         working_size: float = _D.working_size,
         fitted_size: bool = _D.fitted_size,
+        lead_scales: bool = _D.lead_scales,
         offset: Sequence[str] = _D.offset,
         random_effects: Sequence[str] = _D.random_effects,
         effect_sd: float = _D.effect_sd,
@@ -105,6 +107,7 @@ class LGBMNegBinDemand(DemandEstimator):
         self.dispersion_ridge = dispersion_ridge
         self.working_size = working_size
         self.fitted_size = fitted_size
+        self.lead_scales = lead_scales
         self.offset = offset
         self.random_effects = random_effects
         self.effect_sd = effect_sd
@@ -181,6 +184,7 @@ class LGBMNegBinDemand(DemandEstimator):
                 s.dispersion_ridge,
                 None if sku is None else sku[judge],
                 start.host_spread(keys_judge, X_judge),
+                X_judge["lead_hours"].to_numpy() if "lead_hours" in X and s.lead_scales else None,
             )
             # the rounds to grow: the cut whose held-out model the held-out likelihood prefers,
             # the held-out model grown only as far as it takes to tell
@@ -217,7 +221,10 @@ class LGBMNegBinDemand(DemandEstimator):
                     )
                 )
             self.scale_, self.new_sku_scale_ = chosen.fit.scale, chosen.fit.new_sku_scale
-            self.dispersion_ = chosen.fit.dispersion
+            self.lead_scales_ = calibration.by_lead(
+                choice.log_mean, chosen.spread_factor * unseen, chosen.fit
+            )
+            self.dispersion_ = self.lead_scales_.dispersion
             self.n_launch_rows_ = int(held.sum())
         else:
             self.scale_, self.new_sku_scale_, self.spread_factor_ = 1.0, 1.0, 1.0
@@ -231,6 +238,7 @@ class LGBMNegBinDemand(DemandEstimator):
             typical = typical_means(y, np.zeros(len(y)) if sku is None else sku)
             common = Dispersion(s.dispersion_ridge).fit(design[:, :1], y, typical, cens)
             self.dispersion_ = common.with_columns(design.shape[1])
+            self.lead_scales_ = LeadScales(np.zeros(0), np.zeros(0), self.dispersion_)
         # heavily censored rows say only D >= units sold; how far above it the mean lies
         # depends on the assumed spread, so the final trees learn at the measured size
         r_final = self.dispersion_.size(design) if s.fitted_size else r0
@@ -259,6 +267,10 @@ class LGBMNegBinDemand(DemandEstimator):
             "model_mean_scale": self.scale_,
             "model_new_sku_scale": self.new_sku_scale_,
             "model_new_sku_spread_factor": self.spread_factor_,
+            **{
+                f"model_lead_scale_{h:g}h": float(f)
+                for h, f in zip(self.lead_scales_.hours, self.lead_scales_.factors, strict=True)
+            },
         }
 
     def fallbacks(self) -> list[str]:
@@ -278,7 +290,10 @@ class LGBMNegBinDemand(DemandEstimator):
         unseen = self.start_.unseen_spread(keys, X)
         sd = np.hypot(self.spread_factor_ * unseen, self.start_.host_spread(keys, X))
         f = self.start_.log_mean(X, keys, trees_log_mean(self.mean_models_, X))
-        scale = np.where(unseen > 0, self.new_sku_scale_, self.scale_)
+        scale = np.full(len(X), self.scale_)
+        if "lead_hours" in X:
+            scale = scale * self.lead_scales_.at(X["lead_hours"].to_numpy())
+        scale = np.where(unseen > 0, self.new_sku_scale_, scale)
         mean = np.exp(np.clip(f + 0.5 * sd**2, -30.0, 30.0)) * scale
         return mean, self.dispersion_.size(size_design(X, self.categories_)), sd
 

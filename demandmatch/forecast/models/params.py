@@ -81,6 +81,11 @@ class NegBinSettings(BoostingSettings):
     fitted_size: bool = Field(
         True, description="the final model learns at the size measured on held-out rows"
     )
+    lead_scales: bool = Field(
+        True,
+        description="the mean's held-out scale measured per training lead (interpolated "
+        "between them, the nearest's beyond them); false: one scale for every lead",
+    )
     offset: tuple[str, ...] = Field(
         OFFSET_COLUMNS, description="terms of the log-linear start (specs of offset_terms)"
     )

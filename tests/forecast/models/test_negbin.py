@@ -386,3 +386,33 @@ def test_without_held_out_rows_one_size_measures_the_spread_within_a_sku():
     assert said.startswith("no held-out rows to measure on")
     size = m.dispersion_.size(np.ones((1, m.dispersion_.theta_.shape[0])))[0]
     assert 3.0 <= size <= 7.0
+
+
+def test_each_training_lead_gets_its_own_scale_where_the_model_cannot_tell_the_leads_apart():
+    # demand is exp(0.2) higher 6 h ahead and exp(-0.2) lower 168 h ahead than the start (which
+    # has no lead term, and no trees are grown) can say: one scale fits their average, the
+    # factor per lead puts each right; between the leads interpolated, beyond them the nearest's
+    rng = np.random.default_rng(5)
+    n = 6000
+    lead = np.tile([6.0, 168.0], n // 2)
+    X = pd.DataFrame({"x": rng.normal(size=n), "lead_hours": lead})
+    log_mu = 1.0 + 0.6 * X["x"].to_numpy() + np.where(lead == 6.0, 0.2, -0.2)
+    y = rng.negative_binomial(3.0, 3.0 / (3.0 + np.exp(log_mu)))
+    kw = dict(n_estimators=50, n_jobs=1, effect_sd=0.0, offset=("x",), round_shares=(0,))
+    m = LGBMNegBinDemand(**kw).fit(X, y, time=np.arange(n) // 2)
+    choices = m.held_out_choices()
+    assert choices["model_lead_scale_6h"] / choices["model_lead_scale_168h"] == pytest.approx(
+        np.exp(0.4), rel=0.08
+    )
+    at = X.iloc[:1].assign(x=0.0)
+    mid = float(np.sqrt(6.0 * 168.0))  # halfway in log hours
+    mean = {h: m.predict_mean(at.assign(lead_hours=h))[0] for h in (1.0, 6.0, mid, 168.0, 336.0)}
+    assert mean[6.0] / mean[168.0] == pytest.approx(np.exp(0.4), rel=0.08)
+    assert mean[1.0] == mean[6.0] and mean[336.0] == mean[168.0]
+    assert mean[mid] == pytest.approx(np.sqrt(mean[6.0] * mean[168.0]), rel=1e-9)
+    # one scale for every lead: the leads are not told apart
+    one = LGBMNegBinDemand(lead_scales=False, **kw).fit(X, y, time=np.arange(n) // 2)
+    assert not any(k.startswith("model_lead_scale") for k in one.held_out_choices())
+    assert one.predict_mean(at.assign(lead_hours=6.0)) == one.predict_mean(
+        at.assign(lead_hours=168.0)
+    )
