@@ -48,6 +48,11 @@ class LeadScales:
     factors: np.ndarray
     dispersion: Dispersion
 
+    @classmethod
+    def none(cls, dispersion: Dispersion) -> LeadScales:
+        """No factor at any lead (1 everywhere), beside the size model `dispersion`."""
+        return cls(np.zeros(0), np.zeros(0), dispersion)
+
     def at(self, lead_hours: np.ndarray) -> np.ndarray:
         """Each row's factor at its lead (hours before its stream starts)."""
         if len(self.hours) == 0:
@@ -103,10 +108,7 @@ class HeldOutCalibration:
         the scales at which the rescaled sum agrees with itself (sold-out rows imputed at too
         low a mean make them too small), from `start`'s scales when given (else one step)."""
         design, y, cens = self.design, self.y, self.censored
-        if self.host is not None:
-            sd = np.hypot(sd, self.host)
-        mu0 = np.exp(f + 0.5 * sd**2)
-        apart = self.new if self.new_weight > 0 else np.zeros(len(y), bool)
+        sd, mu0, apart = self._means(f, sd)
         w = self.new_weight
 
         def pooled(new_scale: float, scale: float) -> float:
@@ -114,13 +116,10 @@ class HeldOutCalibration:
             return float(np.exp(w * np.log(new_scale) + (1.0 - w) * np.log(scale)))
 
         def rescaled(scale: float, new_scale: float) -> tuple[float, float]:
-            y_mean = y.copy()
+            y_mean = y
             if cens.any():  # the size is only needed to impute sold-out rows
                 mu = mu0 * np.where(apart, new_scale, scale)
-                size = self._size(mu, sd)
-                y_mean[cens] = likelihood.impute_mean_mixed(
-                    y[cens], mu[cens], size.size(design[cens]), sd[cens]
-                )
+                y_mean = self._imputed(mu, sd, self._size(mu, sd))
             return _ratio(y_mean, mu0, ~apart, self.sku), _ratio(y_mean, mu0, apart, self.sku)
 
         if start is None:
@@ -167,19 +166,12 @@ class HeldOutCalibration:
         its own rows', over every lead. A lead with fewer than MIN_LEAD_ROWS such rows keeps no
         factor of its own; no `lead`, or fewer than two leads with a factor: none at all. The
         size model is refitted at the means the factors give."""
-        design, y, cens = self.design, self.y, self.censored
-        if self.host is not None:
-            sd = np.hypot(sd, self.host)
-        apart = self.new if self.new_weight > 0 else np.zeros(len(y), bool)
-        mu = np.exp(f + 0.5 * sd**2) * np.where(apart, fit.new_sku_scale, fit.scale)
-        none = LeadScales(np.zeros(0), np.zeros(0), fit.dispersion)
+        sd, mu0, apart = self._means(f, sd)
+        mu = mu0 * np.where(apart, fit.new_sku_scale, fit.scale)
+        none = LeadScales.none(fit.dispersion)
         if self.lead is None:
             return none
-        y_mean = y.copy()
-        if cens.any():
-            y_mean[cens] = likelihood.impute_mean_mixed(
-                y[cens], mu[cens], fit.dispersion.size(design[cens]), sd[cens]
-            )
+        y_mean = self._imputed(mu, sd, fit.dispersion)
         hours, factors = [], []
         for hour in np.unique(self.lead):
             rows = (self.lead == hour) & ~apart
@@ -191,6 +183,24 @@ class HeldOutCalibration:
         scales = LeadScales(np.array(hours), np.array(factors), fit.dispersion)
         size = self._size(mu * np.where(apart, 1.0, scales.at(self.lead)), sd)
         return LeadScales(scales.hours, scales.factors, size)
+
+    def _means(self, f: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(each row's level spread with the streamer's `host` spread added, its mean before
+        any scale, the rows whose scale is a new SKU's) where the log mean is f."""
+        if self.host is not None:
+            sd = np.hypot(sd, self.host)
+        apart = self.new if self.new_weight > 0 else np.zeros(len(self.y), bool)
+        return sd, np.exp(f + 0.5 * sd**2), apart
+
+    def _imputed(self, mu: np.ndarray, sd: np.ndarray, size: Dispersion) -> np.ndarray:
+        """The rows' demand: y, a sold-out row's at E[D | D >= y] under mean mu, its size from
+        `size` and its level spread sd."""
+        y, cens = self.y.copy(), self.censored
+        if cens.any():
+            y[cens] = likelihood.impute_mean_mixed(
+                y[cens], mu[cens], size.size(self.design[cens]), sd[cens]
+            )
+        return y
 
     def _size(self, mu: np.ndarray, sd: np.ndarray) -> Dispersion:
         """The size model fitted at the rows' means mu and level spreads sd, once per (mu, sd):

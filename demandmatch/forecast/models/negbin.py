@@ -238,7 +238,7 @@ class LGBMNegBinDemand(DemandEstimator):
             typical = typical_means(y, np.zeros(len(y)) if sku is None else sku)
             common = Dispersion(s.dispersion_ridge).fit(design[:, :1], y, typical, cens)
             self.dispersion_ = common.with_columns(design.shape[1])
-            self.lead_scales_ = LeadScales(np.zeros(0), np.zeros(0), self.dispersion_)
+            self.lead_scales_ = LeadScales.none(self.dispersion_)
         # heavily censored rows say only D >= units sold; how far above it the mean lies
         # depends on the assumed spread, so the final trees learn at the measured size
         r_final = self.dispersion_.size(design) if s.fitted_size else r0
