@@ -7,7 +7,9 @@ Per world (a scenario at a seed, read back through the data contract):
   hype-blind forecaster (knows everything but each stream's hidden hype, integrated out over the
   world's own hype law, its scenario.json "hype") and of the truth itself; q10-q90 coverage
   under the truth minus the truth's own; bias of the mean; the same pinball and bias on the
-  rows of SKUs new to streams;
+  rows of SKUs new to streams; pinball against the hype-blind forecaster's and the share of
+  the loss on the rows whose stream had a video by the as-of time, the seen rows without one
+  and the new SKUs' or streamers' without one (ROW_GROUPS);
 - decisions: the plan made on the forecast, the oracle plan (made on the true distribution),
   the point plan (made as if demand were each row's median, so it orders the sum of medians)
   and the naive rule (1.2 x mean past sales), each scored under the truth: expected profit,
@@ -39,7 +41,7 @@ from demandmatch.optimise import OptimiserSettings, PlanResult, plan_orders
 from demandmatch.simulate import Scenario, load_scenario, load_truth, simulate_world, write_world
 
 from .metrics import bias, coverage_negbin, expected_pinball_negbin
-from .oracles import hype_blind, hype_blind_mean
+from .oracles import has_video, hype_blind, hype_blind_mean
 from .plans import binding_budgets, broken_rules, naive_plan, point_survival, score_plan
 
 LEVELS = np.array(QUANTILE_LEVELS)
@@ -81,10 +83,13 @@ def forecast_figures(
     t: pd.DataFrame,
     hype: Sequence[tuple[float, float]],
     blind_q: np.ndarray | None = None,
+    video: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Exact scores of the forecast under the truth `t` (truth_rows), against the truth's own
     and the hype-blind forecaster's (integrated over `hype`; `blind_q` its quantiles when
-    already made), on every row and on new SKUs."""
+    already made), on every row and on new SKUs. With `video` (whether each row's stream had
+    a short video by the as-of time), pinball against the hype-blind forecaster's and the
+    share of the forecast's loss in each of ROW_GROUPS."""
     mu, size = t["mean"].to_numpy(), t["size"].to_numpy()
     q = fc.forecasts[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)
     mean = fc.forecasts["mean"].to_numpy(dtype=float)
@@ -112,6 +117,14 @@ def forecast_figures(
     if new.any():
         out["new_pinball_vs_oracle"] = float(loss[new].mean() / oracle[new].mean())
         out["new_bias"] = bias(mu[new], mean[new])
+    if video is not None:
+        cold = new | fc.lineup["cold_streamer"].to_numpy(dtype=bool)
+        groups = {"video": video, "seen": ~video & ~cold, "cold": ~video & cold}
+        for name, rows in groups.items():
+            out[f"{name}_pinball_vs_blind"] = (
+                float(loss[rows].sum() / blind[rows].sum()) if rows.any() else np.nan
+            )
+            out[f"{name}_loss_share"] = float(loss[rows].sum() / loss.sum())
     return out
 
 
@@ -191,7 +204,8 @@ def world_figures(
     fc = forecast(world.tables, config)
     t = truth_rows(fc, world.truth)
     blind_surv, blind_q = hype_blind(t, world.scenario.hype)
-    out = forecast_figures(fc, t, world.scenario.hype, blind_q)
+    video = has_video(world.tables, fc.lineup["stream_id"], fc.as_of)
+    out = forecast_figures(fc, t, world.scenario.hype, blind_q, video)
     if decisions:
         items, skus, _ = inputs(fc, world.tables)
         if not (
@@ -225,6 +239,12 @@ def _broken_rules(r: Mapping[str, float]) -> float:
 def _ratio(a: str, b: str) -> Callable[[Mapping[str, float]], float]:
     return lambda r: r[a] / r[b] if r[b] else np.nan
 
+
+ROW_GROUPS = {
+    "video": "video by as-of",
+    "seen": "seen, no video",
+    "cold": "new SKU or streamer, no video",
+}
 
 HEADLINE: dict[str, tuple[Callable[[Mapping[str, float]], float], str]] = {
     **{
@@ -264,6 +284,17 @@ HEADLINE: dict[str, tuple[Callable[[Mapping[str, float]], float], str]] = {
     "broken rules": (_broken_rules, "max"),
     "pinball/hype-blind": (lambda r: r["pinball_vs_blind"], "max"),
     "pinball/oracle": (lambda r: r["pinball_vs_oracle"], "max"),
+    # where the loss is: rows whose stream had a video by the as-of time (the hype partly
+    # shows), rows of seen SKUs and streamers without one, and rows of a new SKU or streamer
+    # without one (whose true level the hype-blind forecaster knows and no forecast can)
+    **{
+        f"pinball/hype-blind, {words}": (lambda r, g=group: r[f"{g}_pinball_vs_blind"], "max")
+        for group, words in ROW_GROUPS.items()
+    },
+    **{
+        f"loss share, {words}": (lambda r, g=group: r[f"{g}_loss_share"], "max")
+        for group, words in ROW_GROUPS.items()
+    },
     "coverage gap": (lambda r: r["coverage_gap"], "absmax"),
     "bias": (lambda r: r["bias"], "absmax"),
     "hype-blind bias": (lambda r: r["blind_bias"], "absmax"),

@@ -6,10 +6,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from demandmatch.data.schema import FORECAST_COLUMNS, QUANTILE_COLUMNS
 from demandmatch.evaluation.oracles import LEVELS, hype_blind, hype_blind_mean, quantiles_of
 from demandmatch.evaluation.plans import binding_budgets, broken_rules, point_survival
-from demandmatch.evaluation.zoo import HEADLINE, zoo_table
+from demandmatch.evaluation.zoo import HEADLINE, forecast_figures, zoo_table
 from demandmatch.forecast.distributions import quantiles_negbin, survival_negbin
+from demandmatch.forecast.stages import DemandForecast
 
 from .test_oracles import _rows
 
@@ -133,6 +135,7 @@ def test_zoo_table_takes_the_worst_scenario_per_figure():
     assert table.loc["worst", "budget oracle waste/naive"] == pytest.approx(0.2)
     # every figure but those no world has (these worlds have no new SKU, no hype-blind bias)
     absent = {"new-SKU pinball/oracle", "new-SKU bias", "hype-blind bias"}
+    absent |= {name for name in HEADLINE if "," in name}  # no rows in groups either
     assert set(table.columns) == {"seeds"} | set(HEADLINE) - absent
 
 
@@ -167,3 +170,34 @@ def test_a_forecast_only_zoo_table_leaves_the_plans_figures_out():
     assert table.loc["worst", "new-SKU bias"] == pytest.approx(-0.1)
     # no plan was made: no profit, and not 0 broken rules either
     assert "free profit/oracle" not in table and "broken rules" not in table
+
+
+def test_the_loss_is_told_apart_for_rows_with_a_video_seen_rows_and_new_ones():
+    # the forecast is the hype-blind forecaster's on every row but the new SKU's (row 3), where
+    # it is twice as high: the video and seen rows score 1 against it, the new row more, and
+    # the three shares of the loss add up to 1
+    t = _rows().assign(stream_id=["S1", "S2", "S3", "S4"], sku_id=["K1", "K2", "K3", "K4"])
+    hype = ((1.0, 0.45),)
+    q = hype_blind(t, hype)[1].astype(float)
+    q[3] *= 2.0
+    forecasts = pd.DataFrame(q, columns=list(QUANTILE_COLUMNS)).assign(
+        stream_id=t["stream_id"],
+        sku_id=t["sku_id"],
+        merchant_id="M1",
+        mean=q[:, 4],
+        return_rate=0.0,
+        cold_start=[False, False, False, True],
+    )[list(FORECAST_COLUMNS)]
+    lineup = t[["stream_id", "sku_id"]].assign(
+        cold_sku=[False, False, False, True], cold_streamer=False
+    )
+    fc = DemandForecast(pd.Timestamp("2024-11-01", tz="UTC"), 14, lineup, forecasts, [], 0)
+    video = np.array([True, False, False, False])
+    out = forecast_figures(fc, t, hype, video=video)
+    assert out["video_pinball_vs_blind"] == pytest.approx(1.0)
+    assert out["seen_pinball_vs_blind"] == pytest.approx(1.0)
+    assert out["cold_pinball_vs_blind"] > 1.0
+    shares = [out[f"{g}_loss_share"] for g in ("video", "seen", "cold")]
+    assert sum(shares) == pytest.approx(1.0) and min(shares) > 0
+    # without the videos' rows, no groups
+    assert "video_pinball_vs_blind" not in forecast_figures(fc, t, hype)
