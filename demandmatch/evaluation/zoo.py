@@ -118,9 +118,10 @@ def forecast_figures(
         out["new_pinball_vs_oracle"] = float(loss[new].mean() / oracle[new].mean())
         out["new_bias"] = bias(mu[new], mean[new])
     if video is not None:
-        cold = new | fc.lineup["cold_streamer"].to_numpy(dtype=bool)
+        cold = fc.forecasts["cold_start"].to_numpy(dtype=bool)  # a new SKU or streamer
         groups = {"video": video, "seen": ~video & ~cold, "cold": ~video & cold}
-        for name, rows in groups.items():
+        for name in ROW_GROUPS:
+            rows = groups[name]
             out[f"{name}_pinball_vs_blind"] = (
                 float(loss[rows].sum() / blind[rows].sum()) if rows.any() else np.nan
             )

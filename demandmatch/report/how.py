@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from demandmatch.forecast.models.negbin import LEAD_SCALE_KEY
+
 from .format import fmt_int, fmt_money, fmt_share, fmt_value, is_missing, label
 
 _CHOICES = {
@@ -16,9 +18,6 @@ _CHOICES = {
     "model_round_share": "the model kept {v:.0%} of its learning rounds, the amount that "
     "predicted the held-out streams best",
 }
-
-
-LEAD_SCALE = "model_lead_scale_"  # then the lead in hours and "h": one per training lead
 
 
 def model_words(summary: Mapping[str, object]) -> list[str]:
@@ -48,9 +47,9 @@ def model_words(summary: Mapping[str, object]) -> list[str]:
         if isinstance(v, int | float) and not is_missing(v):
             said.append(words.format(v=float(v)))
     leads = {
-        k.removeprefix(LEAD_SCALE).removesuffix("h"): float(v)
+        k.removeprefix(LEAD_SCALE_KEY).removesuffix("h"): float(v)
         for k, v in summary.items()
-        if k.startswith(LEAD_SCALE) and isinstance(v, int | float) and not is_missing(v)
+        if k.startswith(LEAD_SCALE_KEY) and isinstance(v, int | float) and not is_missing(v)
     }
     if leads:
         said.append(
@@ -64,7 +63,7 @@ def model_words(summary: Mapping[str, object]) -> list[str]:
         if k.startswith("model_")
         and k not in _CHOICES
         and k != "model_fallbacks"
-        and not k.startswith(LEAD_SCALE)
+        and not k.startswith(LEAD_SCALE_KEY)
     ]
     if said or other:
         out.append("Checked on held-out streams: " + "; ".join(said + other) + ".")
