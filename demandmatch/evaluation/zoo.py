@@ -9,9 +9,13 @@ Per world (a scenario at a seed, read back through the data contract):
   under the truth minus the truth's own; bias of the mean; the same pinball and bias on the
   rows of SKUs new to streams; pinball against the hype-blind forecaster's and the share of
   the loss on the rows whose stream had a video by the as-of time, the seen rows without one
-  and the new SKUs' or streamers' without one (ROW_GROUPS);
+  and the new SKUs' or streamers' without one (ROW_GROUPS); what reading the videos could
+  give at most (the video-horizon forecaster, which knows the hype of every stream with a
+  video, and the forecast with those rows read exactly); on new SKUs, the no-history
+  reference (the truth with a new SKU's own popularity and a new streamer's skill unknown);
 - decisions: the plan made on the forecast, the oracle plan (made on the true distribution),
-  the point plan (made as if demand were each row's median, so it orders the sum of medians)
+  the hype-blind and video-horizon plans (made on those references' distributions), the point
+  plan (made as if demand were each row's median, so it orders the sum of medians)
   and the naive rule (1.2 x mean past sales), each scored under the truth: expected profit,
   the cost of the expected leftover (waste) and the fill rate; and any broken case pack, MOQ,
   budget or space rule of the plans the optimiser made. Twice: with no budget ("free") and
@@ -35,21 +39,27 @@ from demandmatch.config import Config
 from demandmatch.data import load_tables
 from demandmatch.data.schema import QUANTILE_COLUMNS, QUANTILE_LEVELS
 from demandmatch.data.tables import Tables
-from demandmatch.forecast.distributions import quantiles_negbin, survival_negbin
+from demandmatch.forecast.distributions import (
+    quantiles_negbin,
+    quantiles_negbin_mixed,
+    survival_negbin,
+)
 from demandmatch.forecast.stages import DemandForecast
 from demandmatch.optimise import OptimiserSettings, PlanResult, plan_orders
 from demandmatch.simulate import Scenario, load_scenario, load_truth, simulate_world, write_world
 
 from .metrics import bias, coverage_negbin, expected_pinball_negbin
-from .oracles import has_video, hype_blind, hype_blind_mean
+from .oracles import blind_mean, cold_prior, has_video, hype_blind, hype_blind_mean
 from .plans import binding_budgets, broken_rules, naive_plan, point_survival, score_plan
 
 LEVELS = np.array(QUANTILE_LEVELS)
 BUDGET_SHARE = 0.5  # binding budgets: this share of each merchant's free oracle plan's spend
 VARIANTS = ("free", "budget")
 # made by the optimiser (the naive rule is not): on the forecast, the truth, the hype-blind
-# forecaster's distribution (what a plan blind to the hype can reach) and the median for sure
-PLANS = ("engine", "oracle", "blind", "point")
+# forecaster's distribution (what a plan blind to the hype can reach), the video-horizon
+# forecaster's (the truth where the stream had a video by the as-of time, hype-blind elsewhere:
+# what a plan that read the videos perfectly could reach) and the median for sure
+PLANS = ("engine", "oracle", "blind", "horizon", "point")
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,21 @@ def forecast_figures(
     if new.any():
         out["new_pinball_vs_oracle"] = float(loss[new].mean() / oracle[new].mean())
         out["new_bias"] = bias(mu[new], mean[new])
+        # the no-history reference on the same rows: what a forecast that knows every level
+        # but the new SKU's own popularity and the new streamer's skill can reach
+        cold_host = fc.lineup["cold_streamer"].to_numpy(dtype=bool)
+        hosts = t
+        if (
+            "category" not in t
+        ):  # the truth file's rows: their streamer and category from the lineup
+            hosts = t.assign(**{c: fc.lineup[c].to_numpy() for c in ("streamer_id", "category")})
+        hidden, center, sd = (a[new] for a in cold_prior(hosts, new, cold_host))
+        t_new = t[new].reset_index(drop=True)
+        ref_mean = blind_mean(t_new, hidden, center, sd)
+        q_ref = quantiles_negbin_mixed(ref_mean, size[new], sd, LEVELS)
+        ref = expected_pinball_negbin(q_ref, LEVELS, mu[new], size[new]).mean(axis=1)
+        out["new_nohistory_pinball_vs_oracle"] = float(ref.mean() / oracle[new].mean())
+        out["new_nohistory_bias"] = bias(mu[new], ref_mean)
     if video is not None:
         cold = fc.forecasts["cold_start"].to_numpy(dtype=bool)  # a new SKU or streamer
         groups = {"video": video, "seen": ~video & ~cold, "cold": ~video & cold}
@@ -126,6 +151,10 @@ def forecast_figures(
                 float(loss[rows].sum() / blind[rows].sum()) if rows.any() else np.nan
             )
             out[f"{name}_loss_share"] = float(loss[rows].sum() / loss.sum())
+        # reading the videos perfectly: the video-horizon forecaster (the truth on the rows
+        # with a video, hype-blind elsewhere), and this forecast with those rows read exactly
+        out["horizon_vs_blind"] = float(np.where(video, oracle, blind).sum() / blind.sum())
+        out["ceiling_vs_blind"] = float(np.where(video, oracle, loss).sum() / blind.sum())
     return out
 
 
@@ -148,17 +177,23 @@ def decision_figures(
     t: pd.DataFrame,
     settings: OptimiserSettings,
     blind_surv: list[np.ndarray],
+    video: np.ndarray,
     budget_share: float = BUDGET_SHARE,
 ) -> dict[str, float]:
     """The plans of every reference in both variants, scored under the truth `t`: figures named
     `<variant>_<plan>_<figure>` (profit, leftover_cost, fill_rate; broken_* for the plans the
     optimiser made). `items` and `skus` are the optimiser's inputs of `fc` (runs.optimiser_inputs,
-    in the forecast's row order)."""
+    in the forecast's row order); `video` whether each row's stream had a video by the as-of
+    time (the rows the video-horizon plan knows the truth of)."""
     truth_surv = survival_negbin(t["mean"].to_numpy(), t["size"].to_numpy())
     survival = {
         "engine": fc.survival,
         "oracle": truth_surv,
         "blind": blind_surv,
+        "horizon": [
+            known if seen else blind
+            for known, blind, seen in zip(truth_surv, blind_surv, video, strict=True)
+        ],
         "point": point_survival(fc.forecasts["q50"].to_numpy()),
     }
     free = tables.merchants[["merchant_id", "capacity_l"]].assign(budget=np.nan)
@@ -215,7 +250,7 @@ def world_figures(
             raise ValueError("the optimiser's items are not in the forecast's row order")
         settings = optimiser_settings(config)
         out |= decision_figures(
-            fc, world.tables, items, skus, t, settings, blind_surv, budget_share
+            fc, world.tables, items, skus, t, settings, blind_surv, video, budget_share
         )
     out |= {
         f"choice_{k}": float(v)
@@ -259,6 +294,15 @@ HEADLINE: dict[str, tuple[Callable[[Mapping[str, float]], float], str]] = {
         )
         for v in VARIANTS
     },
+    # a plan that read the videos perfectly (knew the hype of every stream with a video): the
+    # most that reading them better can give
+    **{
+        f"{v} video-horizon profit/oracle": (
+            _ratio(f"{v}_horizon_profit", f"{v}_oracle_profit"),
+            "min",
+        )
+        for v in VARIANTS
+    },
     **{
         f"{v} profit/point": (_ratio(f"{v}_engine_profit", f"{v}_point_profit"), "min")
         for v in VARIANTS
@@ -296,11 +340,22 @@ HEADLINE: dict[str, tuple[Callable[[Mapping[str, float]], float], str]] = {
         f"loss share, {words}": (lambda r, g=group: r[f"{g}_loss_share"], "max")
         for group, words in ROW_GROUPS.items()
     },
+    # reading the videos perfectly: the video-horizon forecaster's pinball, and this forecast's
+    # with the rows that had a video read exactly (its bound from the videos alone)
+    "video-horizon pinball/hype-blind": (lambda r: r["horizon_vs_blind"], "max"),
+    "pinball/hype-blind, video rows read exactly": (lambda r: r["ceiling_vs_blind"], "max"),
     "coverage gap": (lambda r: r["coverage_gap"], "absmax"),
     "bias": (lambda r: r["bias"], "absmax"),
     "hype-blind bias": (lambda r: r["blind_bias"], "absmax"),
     "new-SKU pinball/oracle": (lambda r: r["new_pinball_vs_oracle"], "max"),
     "new-SKU bias": (lambda r: r["new_bias"], "absmax"),
+    # the no-history reference on the new SKUs' rows: how far a forecast without their own
+    # history can get at all
+    "new-SKU no-history pinball/oracle": (
+        lambda r: r["new_nohistory_pinball_vs_oracle"],
+        "max",
+    ),
+    "new-SKU no-history bias": (lambda r: r["new_nohistory_bias"], "absmax"),
 }
 # the targets each headline figure is held to on the worst scenario
 TARGETS = {

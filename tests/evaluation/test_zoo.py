@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from demandmatch.data.schema import FORECAST_COLUMNS, QUANTILE_COLUMNS
+from demandmatch.evaluation.metrics import expected_pinball_negbin
 from demandmatch.evaluation.oracles import LEVELS, hype_blind, hype_blind_mean, quantiles_of
 from demandmatch.evaluation.plans import binding_budgets, broken_rules, point_survival
 from demandmatch.evaluation.zoo import HEADLINE, forecast_figures, zoo_table
@@ -110,7 +111,7 @@ def test_zoo_table_takes_the_worst_scenario_per_figure():
     ):
         r = {"scenario": scenario, "seed": seed, **base}
         for v in ("free", "budget"):
-            for name in ("engine", "oracle", "blind", "point", "naive"):
+            for name in ("engine", "oracle", "blind", "horizon", "point", "naive"):
                 r[f"{v}_{name}_profit"] = profit if name == "engine" else 100.0
                 r[f"{v}_{name}_leftover_cost"] = {"oracle": 4.0, "naive": 20.0}.get(name, 10.0)
                 r[f"{v}_{name}_fill_rate"] = 0.5
@@ -133,8 +134,11 @@ def test_zoo_table_takes_the_worst_scenario_per_figure():
     assert table.loc["a", "seeds"] == 2
     assert table.loc["worst", "budget waste/naive"] == pytest.approx(0.5)
     assert table.loc["worst", "budget oracle waste/naive"] == pytest.approx(0.2)
-    # every figure but those no world has (these worlds have no new SKU, no hype-blind bias)
+    # every figure but those no world has (these worlds have no new SKU, no hype-blind bias,
+    # no rows told apart by their videos)
     absent = {"new-SKU pinball/oracle", "new-SKU bias", "hype-blind bias"}
+    absent |= {"new-SKU no-history pinball/oracle", "new-SKU no-history bias"}
+    absent |= {"video-horizon pinball/hype-blind"}
     absent |= {name for name in HEADLINE if "," in name}  # no rows in groups either
     assert set(table.columns) == {"seeds"} | set(HEADLINE) - absent
 
@@ -178,20 +182,10 @@ def test_the_loss_is_told_apart_for_rows_with_a_video_seen_rows_and_new_ones():
     # the three shares of the loss add up to 1
     t = _rows().assign(stream_id=["S1", "S2", "S3", "S4"], sku_id=["K1", "K2", "K3", "K4"])
     hype = ((1.0, 0.45),)
-    q = hype_blind(t, hype)[1].astype(float)
-    q[3] *= 2.0
-    forecasts = pd.DataFrame(q, columns=list(QUANTILE_COLUMNS)).assign(
-        stream_id=t["stream_id"],
-        sku_id=t["sku_id"],
-        merchant_id="M1",
-        mean=q[:, 4],
-        return_rate=0.0,
-        cold_start=[False, False, False, True],
-    )[list(FORECAST_COLUMNS)]
-    lineup = t[["stream_id", "sku_id"]].assign(
-        cold_sku=[False, False, False, True], cold_streamer=False
+    fc = _blind_forecast(t, hype)
+    fc.forecasts[list(QUANTILE_COLUMNS)] = fc.forecasts[list(QUANTILE_COLUMNS)].mul(
+        [1.0, 1.0, 1.0, 2.0], axis=0
     )
-    fc = DemandForecast(pd.Timestamp("2024-11-01", tz="UTC"), 14, lineup, forecasts, [], 0)
     video = np.array([True, False, False, False])
     out = forecast_figures(fc, t, hype, video=video)
     assert out["video_pinball_vs_blind"] == pytest.approx(1.0)
@@ -201,3 +195,61 @@ def test_the_loss_is_told_apart_for_rows_with_a_video_seen_rows_and_new_ones():
     assert sum(shares) == pytest.approx(1.0) and min(shares) > 0
     # without the videos' rows, no groups
     assert "video_pinball_vs_blind" not in forecast_figures(fc, t, hype)
+
+
+def _blind_forecast(t: pd.DataFrame, hype) -> DemandForecast:
+    """The hype-blind forecaster's quantiles as a forecast of the rows of `t`, the last a new
+    SKU."""
+    q = hype_blind(t, hype)[1].astype(float)
+    cold = [False] * (len(t) - 1) + [True]
+    forecasts = pd.DataFrame(q, columns=list(QUANTILE_COLUMNS)).assign(
+        stream_id=t["stream_id"],
+        sku_id=t["sku_id"],
+        merchant_id="M1",
+        mean=hype_blind_mean(t, hype),
+        return_rate=0.0,
+        cold_start=cold,
+    )[list(FORECAST_COLUMNS)]
+    lineup = t[["stream_id", "sku_id"]].assign(cold_sku=cold, cold_streamer=False)
+    return DemandForecast(pd.Timestamp("2024-11-01", tz="UTC"), 14, lineup, forecasts, [], 0)
+
+
+def test_reading_the_videos_exactly_bounds_what_the_videos_can_give():
+    # the forecast is the hype-blind forecaster's: with no video it scores 1 either way; with
+    # every row's video read exactly, the truth's own loss against the hype-blind's; with one,
+    # that row's truth loss in place of its hype-blind one
+    t = _rows().assign(stream_id=["S1", "S2", "S3", "S4"], sku_id=["K1", "K2", "K3", "K4"])
+    hype = ((1.0, 0.45),)
+    fc = _blind_forecast(t, hype)
+    mu, size = t["mean"].to_numpy(), t["size"].to_numpy()
+    blind = expected_pinball_negbin(hype_blind(t, hype)[1], LEVELS, mu, size).mean(axis=1)
+    truth = quantiles_negbin(mu, size, LEVELS)
+    oracle = expected_pinball_negbin(truth, LEVELS, mu, size).mean(axis=1)
+
+    none = forecast_figures(fc, t, hype, video=np.zeros(4, dtype=bool))
+    assert none["horizon_vs_blind"] == pytest.approx(1.0)
+    assert none["ceiling_vs_blind"] == pytest.approx(none["pinball_vs_blind"])
+
+    every = forecast_figures(fc, t, hype, video=np.ones(4, dtype=bool))
+    assert every["horizon_vs_blind"] == pytest.approx(oracle.sum() / blind.sum())
+    assert every["ceiling_vs_blind"] == pytest.approx(oracle.sum() / blind.sum())
+    assert every["horizon_vs_blind"] == pytest.approx(1.0 / every["blind_vs_oracle"])
+
+    one = forecast_figures(fc, t, hype, video=np.array([False, True, False, False]))
+    expect = (blind.sum() - blind[1] + oracle[1]) / blind.sum()
+    assert one["ceiling_vs_blind"] == pytest.approx(expect) and expect < 1.0
+
+
+def test_new_skus_are_scored_beside_the_no_history_reference():
+    # the new SKU (row 4: mean 6, its stream's hype 0.5 above the centre, its own popularity
+    # 0.9 above its brand's) as the no-history reference sees it: hype and popularity unknown,
+    # so its mean is the truth's times exp(-0.5 - 0.9 + (0.45^2 + 0.7^2) / 2)
+    t = _rows().assign(stream_id=["S1", "S2", "S3", "S4"], sku_id=["K1", "K2", "K3", "K4"])
+    t.loc[3, ["mean", "log_sku_pop"]] = [6.0, 0.9]
+    hype = ((1.0, 0.45),)
+    out = forecast_figures(_blind_forecast(t, hype), t, hype)
+    expect = np.exp(-0.5 - 0.9 + (0.45**2 + 0.7**2) / 2) - 1
+    assert out["new_nohistory_bias"] == pytest.approx(expect)
+    assert out["new_nohistory_pinball_vs_oracle"] > 1.0
+    # the forecast knows the SKU's popularity, the reference does not: the forecast is closer
+    assert out["new_pinball_vs_oracle"] < out["new_nohistory_pinball_vs_oracle"]
