@@ -92,7 +92,7 @@ class OptimiserConfig(BaseModel):
         "SCIP", description="MIP solver for merchants the Lagrangian plan leaves a gap on"
     )
     time_limit_s: float = Field(60.0, gt=0, description="seconds for the whole plan")
-    mip_gap: float = Field(1e-6, ge=0, description="relative gap under which a plan is optimal")
+    mip_gap: float = Field(1e-4, ge=0, description="relative gap under which a plan is optimal")
     max_breakpoints: int = Field(64, ge=2, description="pack counts per SKU in the MIP")
     mip_max_skus: int = Field(
         400, ge=0, description="merchants with more orderable SKUs keep the Lagrangian plan"

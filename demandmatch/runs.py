@@ -108,13 +108,7 @@ def plan_stock(
 ) -> PlanResult:
     o = config.optimiser
     items, skus, merchants = optimiser_inputs(forecast, tables, o.service_levels)
-    settings = OptimiserSettings(
-        time_limit_s=o.time_limit_s,
-        mip_gap=o.mip_gap,
-        max_breakpoints=o.max_breakpoints,
-        solver=o.solver,
-        mip_max_skus=o.mip_max_skus,
-    )
+    settings = OptimiserSettings.from_config(o)
     survival = survival or forecast.survival
     if config.compliance.unverified == "withhold":  # no demand planned: no stock sent there
         survival = withhold(survival, unverified_rows(forecast.lineup, tables.streamers))

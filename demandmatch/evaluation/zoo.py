@@ -158,17 +158,6 @@ def forecast_figures(
     return out
 
 
-def optimiser_settings(config: Config) -> OptimiserSettings:
-    o = config.optimiser
-    return OptimiserSettings(
-        time_limit_s=o.time_limit_s,
-        mip_gap=o.mip_gap,
-        max_breakpoints=o.max_breakpoints,
-        solver=o.solver,
-        mip_max_skus=o.mip_max_skus,
-    )
-
-
 def decision_figures(
     fc: DemandForecast,
     tables: Tables,
@@ -248,7 +237,7 @@ def world_figures(
             items[["stream_id", "sku_id"]].to_numpy() == t[["stream_id", "sku_id"]].to_numpy()
         ).all():
             raise ValueError("the optimiser's items are not in the forecast's row order")
-        settings = optimiser_settings(config)
+        settings = OptimiserSettings.from_config(config.optimiser)
         out |= decision_figures(
             fc, world.tables, items, skus, t, settings, blind_surv, video, budget_share
         )

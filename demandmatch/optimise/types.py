@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,6 +110,11 @@ class OptimiserSettings:
     max_breakpoints: int = 64
     solver: str = "SCIP"
     mip_max_skus: int = 400
+
+    @classmethod
+    def from_config(cls, optimiser: Any) -> OptimiserSettings:
+        """The knobs of a config's `optimiser` section (demandmatch.config.OptimiserConfig)."""
+        return cls(**{f.name: getattr(optimiser, f.name) for f in fields(cls)})
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:

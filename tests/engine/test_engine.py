@@ -28,7 +28,7 @@ from demandmatch.forecast.negbin.boosting import Boosting, trees_log_mean
 from demandmatch.forecast.negbin.likelihood import grad_hess
 from demandmatch.forecast.rows import default_as_of, split_rows, training_rows
 from demandmatch.forecast.stages import fit_demand, forecast_demand, upcoming_features
-from demandmatch.optimise import plan_orders
+from demandmatch.optimise import OptimiserSettings, plan_orders
 from demandmatch.runs import optimiser_inputs, plan_stock, run_forecast
 
 # the trees lightgbm.dask grows on two workers bin and bag each worker's rows apart, so they are
@@ -100,8 +100,9 @@ def test_forecasts_and_plans_on_the_cluster_are_the_single_machines(client, tiny
 
     local = plan_stock(fc, tables, config)
     items, skus, merchants = optimiser_inputs(fc, tables, config.optimiser.service_levels)
-    spread = plan_by_merchant(client, items, skus, merchants, fc.survival)
-    alone = plan_orders(items, skus, merchants, fc.survival)
+    settings = OptimiserSettings.from_config(config.optimiser)
+    spread = plan_by_merchant(client, items, skus, merchants, fc.survival, settings)
+    alone = plan_orders(items, skus, merchants, fc.survival, settings)
     pd.testing.assert_frame_equal(spread.plan, alone.plan)
     pd.testing.assert_frame_equal(spread.allocation, alone.allocation)
     pd.testing.assert_frame_equal(spread.shadow_prices, alone.shadow_prices)
