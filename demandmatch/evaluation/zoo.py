@@ -130,10 +130,8 @@ def forecast_figures(
         # the no-history reference on the same rows: what a forecast that knows every level
         # but the new SKU's own popularity and the new streamer's skill can reach
         cold_host = fc.lineup["cold_streamer"].to_numpy(dtype=bool)
-        hosts = t
-        if (
-            "category" not in t
-        ):  # the truth file's rows: their streamer and category from the lineup
+        hosts = t  # the truth file's rows lack their streamer and category: the lineup's
+        if "category" not in t:
             hosts = t.assign(**{c: fc.lineup[c].to_numpy() for c in ("streamer_id", "category")})
         hidden, center, sd = (a[new] for a in cold_prior(hosts, new, cold_host))
         t_new = t[new].reset_index(drop=True)
