@@ -170,9 +170,9 @@ def predict_demand(
     if upcoming.empty:
         empty = pd.DataFrame(columns=list(FORECAST_COLUMNS))
         return DemandForecast(as_of, horizon_days, upcoming, empty, [], fitted.n_train)
-    with timer.stage("features", progress):
+    with timer.stage("features", progress, "upcoming features"):
         upcoming, X = upcoming_features(fitted, tables, config, upcoming, lead_hours, features)
-    with timer.stage("demand model", progress):
+    with timer.stage("demand model", progress, "demand forecast"):
         mean, q, survival = model.predict_forecast(model_features(X, config.model.drop_features))
         rr = return_rates(upcoming, fitted.past, config.model.return_prior_strength)
     upcoming["cold_sku"] = X["cold_sku"].to_numpy(dtype=bool)

@@ -58,8 +58,8 @@ def test_the_switch_overrides_the_config_and_stages_show_as_lines(
     stages = [re.fullmatch(r"\[ *\d+\.\d s\] (.+) (\.\.\.|done in \d+\.\d s)", ln) for ln in lines]
     assert all(stages), lines
     started = [m.group(1) for m in stages if m.group(2) == "..."]
-    assert started == ["load", "track", "features", "demand model", "features"] + [
-        "demand model",
+    assert started == ["load", "track", "features", "demand model", "upcoming features"] + [
+        "demand forecast",
         "optimise",
         "write",
         "track",
