@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .texts import as_text
+
 TRANSFORMS = ("log", "log1p", "flag", "cat")
 
 
@@ -56,10 +58,10 @@ class OffsetTerms:
         for spec in self.specs_:
             kind, name, group = parse(spec)
             if kind == "cat":
-                counts = X[name].astype(str).value_counts(sort=True)
+                counts = pd.Series(as_text(X[name])).value_counts(sort=True)
                 self.levels_[spec] = sorted(counts.index[1:])  # the most frequent is the reference
             elif group is not None:
-                self.levels_[spec] = sorted(X[group].astype(str).unique())
+                self.levels_[spec] = sorted(pd.unique(as_text(X[group])))
         v = self.values(X)
         self.center_ = np.nan_to_num(np.nanmean(v, axis=0)) if v.size else np.zeros(v.shape[1])
         spread = np.nan_to_num(np.nanstd(v, axis=0)) if v.size else np.ones(v.shape[1])
@@ -121,7 +123,7 @@ def _one_hot(values: pd.Series, levels: list[str]) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype) and index.is_unique:
         code = _category_codes(values, index)
     else:
-        s = values.astype(str).to_numpy()
+        s = as_text(values)
         if not index.is_unique:  # a row then belongs to every copy of its level
             return (s[:, None] == np.asarray(levels, dtype=object)[None, :]).astype(float)
         code = index.get_indexer(s)  # one hashed lookup per row, not a comparison per level
