@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .texts import as_text
+from demandmatch.data.texts import as_text
 
 TRANSFORMS = ("log", "log1p", "flag", "cat")
 

@@ -18,10 +18,11 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import linalg as sparse_linalg
 
+from demandmatch.data.texts import joined_text
+
 from .gram import EffectsGram
 from .likelihood import grad_hess, loglik
 from .offset_terms import OffsetTerms
-from .texts import joined_text
 from .threads import single_threaded_blas
 
 EVENT_EFFECT = "stream_id"  # a level per past stream: unknown for an upcoming one

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from demandmatch.forecast.negbin.texts import as_text, joined_text
+from demandmatch.data.texts import as_text, joined_text
 
 COLUMNS = {
     "int": pd.Series([3, -1, 3, 0, 2, -1]),
