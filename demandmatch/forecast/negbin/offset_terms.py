@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from demandmatch.data.texts import as_text
+from demandmatch.data.texts import as_text, text_codes
 
 TRANSFORMS = ("log", "log1p", "flag", "cat")
 
@@ -111,9 +111,16 @@ class OffsetTerms:
         column that had blanks when fitted."""
         v = self.values(X)
         blank = np.isnan(v)
-        z = np.where(blank, 0.0, (v - self.center_) / self.spread_)
-        flags = blank[:, self.missing_].astype(float)
-        return np.column_stack([np.ones(len(X)), z, flags])
+        flags = blank[:, self.missing_]
+        p = v.shape[1]
+        out = np.empty((len(X), 1 + p + flags.shape[1]))  # filled in place, block by block
+        out[:, 0] = 1.0
+        z = out[:, 1 : 1 + p]
+        np.subtract(v, self.center_, out=z)
+        np.divide(z, self.spread_, out=z)
+        z[blank] = 0.0
+        out[:, 1 + p :] = flags
+        return out
 
 
 def _one_hot(values: pd.Series, levels: list[str]) -> np.ndarray:
@@ -123,10 +130,11 @@ def _one_hot(values: pd.Series, levels: list[str]) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype) and index.is_unique:
         code = _category_codes(values, index)
     else:
-        s = as_text(values)
+        codes, texts = text_codes(values)
         if not index.is_unique:  # a row then belongs to every copy of its level
+            s = texts[codes]
             return (s[:, None] == np.asarray(levels, dtype=object)[None, :]).astype(float)
-        code = index.get_indexer(s)  # one hashed lookup per row, not a comparison per level
+        code = index.get_indexer(texts)[codes]  # one hashed lookup per distinct value
     out = np.zeros((len(values), len(levels)))
     hit = np.flatnonzero(code >= 0)
     out[hit, code[hit]] = 1.0
