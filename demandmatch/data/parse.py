@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from .plausible import Limits
 from .schema import Column, TableSpec
 from .tables import ContractError
+from .texts import as_text
 from .validate import Issue, key_issues, raise_first
 
 _TRUE = frozenset({"true", "1", "yes", "t"})
@@ -138,7 +139,7 @@ class _Text:
             cells = pa.array(source.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
         except (pa.ArrowTypeError, pa.ArrowInvalid):  # non-text cells, e.g. Parquet numbers
             null = source.isna().to_numpy()
-            text = source.astype(str).to_numpy(dtype=object)
+            text = as_text(source)
             cells = pa.array(np.where(null, None, text), type=pa.string())
         cells = pc.utf8_trim_whitespace(pc.fill_null(cells.cast(pa.string()), ""))
         return cls(cells, np.asarray(pc.equal(cells, "")))

@@ -25,8 +25,17 @@ class Festival(Protocol):
 def calendar_features(
     rows: pd.DataFrame, festivals: Sequence[Festival], timezone: str
 ) -> pd.DataFrame:
-    """hour, daypart, weekday, festival_days and festival_runup of each row's stream start."""
-    local = rows["start_time"].dt.tz_convert(timezone)
+    """hour, daypart, weekday, festival_days and festival_runup of each row's stream start,
+    worked out once per distinct start (a stream's items share it)."""
+    code, starts = pd.factorize(rows["start_time"], use_na_sentinel=False)
+    per_start = _start_features(pd.Series(starts), festivals, timezone)
+    return per_start.iloc[code].set_axis(rows.index)
+
+
+def _start_features(
+    start_time: pd.Series, festivals: Sequence[Festival], timezone: str
+) -> pd.DataFrame:
+    local = start_time.dt.tz_convert(timezone)
     fest_days = festival_distance(local, festivals)
     hour = local.dt.hour + local.dt.minute / 60.0
     return pd.DataFrame(
@@ -39,7 +48,7 @@ def calendar_features(
                 (fest_days <= 0) & (fest_days >= -RUNUP_DAYS), np.exp(fest_days / 3.5), 0.0
             ),
         },
-        index=rows.index,
+        index=start_time.index,
     )
 
 

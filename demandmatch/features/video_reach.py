@@ -31,7 +31,7 @@ def projected_reach(snapshots: pd.DataFrame) -> pd.DataFrame:
     if snapshots.empty:
         return out
     order = np.lexsort(
-        (snapshots["observed_at"].to_numpy(), snapshots["video_id"].astype(str).to_numpy())
+        (_sortable(snapshots["observed_at"]), snapshots["video_id"].astype(str).to_numpy())
     )
     snap = snapshots.iloc[order]
     hours = (snap["observed_at"] - snap["published_at"]).dt.total_seconds().to_numpy() / 3600.0
@@ -67,3 +67,11 @@ def projected_reach(snapshots: pd.DataFrame) -> pd.DataFrame:
     out.iloc[order, 0] = np.maximum(reach, views)
     out.iloc[order, 1] = tau
     return out
+
+
+def _sortable(times: pd.Series) -> np.ndarray:
+    """The times in their order: tz-aware ones without a blank as their instants (int64), not
+    one Timestamp object per row; any others as they are."""
+    if isinstance(times.dtype, pd.DatetimeTZDtype) and not times.isna().any():
+        return times.array.asi8
+    return times.to_numpy()

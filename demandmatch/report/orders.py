@@ -152,19 +152,29 @@ def order_table(
 def compliance_notes(findings: pd.DataFrame) -> dict[tuple[str, str], str]:
     """Per (merchant_id, sku_id) with findings, one sentence: its streams by unverified
     streamers, its contradicted stock claims and its return risk."""
+    groups: dict[tuple[object, object], list[tuple[object, object]]] = {}
+    for m, k, flag, detail in zip(
+        findings["merchant_id"],
+        findings["sku_id"],
+        findings["flag"],
+        findings["detail"],
+        strict=True,
+    ):
+        if not (is_missing(m) or is_missing(k)):  # as a groupby drops a blank key
+            groups.setdefault((m, k), []).append((flag, detail))
     out: dict[tuple[str, str], str] = {}
-    for (m, k), f in findings.groupby(["merchant_id", "sku_id"], sort=False):
+    for (m, k), rows in groups.items():
         parts = []
-        n = int((f["flag"] == UNVERIFIED).sum())
+        n = sum(flag == UNVERIFIED for flag, _ in rows)
         if n:
             verb = "is" if n == 1 else "are"
             parts.append(f"{n} of its streams {verb} by unverified streamers")
-        n = int(f["flag"].isin([CLAIM_FALSE, CLAIM_SHORT]).sum())
+        n = sum(flag in (CLAIM_FALSE, CLAIM_SHORT) for flag, _ in rows)
         if n:
             parts.append(f"{n} stream(s) announce stock that its allocation contradicts")
-        risk = f[f["flag"] == RETURN_RISK]
-        if len(risk):
-            parts.append("return risk: " + str(risk["detail"].iloc[0]).split(";")[0])
+        risk = [detail for flag, detail in rows if flag == RETURN_RISK]
+        if risk:
+            parts.append("return risk: " + str(risk[0]).split(";")[0])
         out[(str(m), str(k))] = "; ".join(parts)
     return out
 

@@ -102,6 +102,7 @@ def write_outputs(
         merchants=tables.merchants,
         stats=result.stats,
         timezone=timezone,
+        details=(plan, alloc),
     )
     os.replace(tmp, report)
     paths.append(report)

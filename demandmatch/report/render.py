@@ -46,6 +46,7 @@ def render_report(
     stats: object | None = None,
     timezone: str = "UTC",
     max_fans: int = 16,
+    details: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> Path:
     """Write the plan report to `out_path` (one HTML file, no external assets) and return it.
 
@@ -54,7 +55,8 @@ def render_report(
     stream, streamer and catalog columns; `summary`: the run summary (its `shadow_prices`
     records, `warnings` and `compliance_unverified` are read when present); `compliance`:
     check_compliance's findings; `merchants`: the merchants table (names, budgets); `stats`:
-    the optimiser's SolveStats; times are shown in `timezone`."""
+    the optimiser's SolveStats; times are shown in `timezone`; `details`: the plan_details and
+    allocation_details of these arguments, when the caller has them already."""
     findings = compliance if compliance is not None else pd.DataFrame(columns=COMPLIANCE_COLUMNS)
     findings = findings.astype({"money_at_risk": float})
     withheld = summary.get("compliance_unverified") == "withhold"
@@ -81,8 +83,10 @@ def render_report(
         context.update(headline={}, attention=[], merchants=[], days=[], fans=[], flags=[])
         context.update(checks=None, check_counts=[], n_streams=0)
     else:
-        detail = plan_details(plan, lineup, forecasts, findings, withheld, timezone)
-        alloc = allocation_details(allocation, lineup, forecasts, findings)
+        detail, alloc = details or (
+            plan_details(plan, lineup, forecasts, findings, withheld, timezone),
+            allocation_details(allocation, lineup, forecasts, findings),
+        )
         days = stream_days(allocation, forecasts, lineup, alloc["compliance"], timezone)
         present = {f for v in detail["flags"] for f in split_flags(v)}
         present |= (

@@ -63,3 +63,17 @@ def test_reach_is_never_below_the_views_already_seen():
     assert (fit["reach"] >= snap["views"]).all()
     assert abs(fit["reach"].iloc[-1] - 1000) < 20  # the tau prior leans it up a little
     assert projected_reach(snap.iloc[:0]).empty
+
+
+def test_snapshots_in_any_time_zone_or_none_fit_alike():
+    a = snapshots("a", 8_000, 30.0, [5, 11, 23, 23])
+    b = snapshots("b", 900, 12.0, [7, 40])
+    both = pd.concat([b, a], ignore_index=True).sample(frac=1.0, random_state=5)
+    fit = projected_reach(both)
+    shanghai = both.assign(observed_at=both["observed_at"].dt.tz_convert("Asia/Shanghai"))
+    naive = both.assign(
+        observed_at=both["observed_at"].dt.tz_localize(None),
+        published_at=both["published_at"].dt.tz_localize(None),
+    )
+    pd.testing.assert_frame_equal(projected_reach(shanghai), fit)
+    pd.testing.assert_frame_equal(projected_reach(naive), fit)

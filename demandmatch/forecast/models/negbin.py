@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from demandmatch.data.schema import QUANTILE_LEVELS
+from demandmatch.data.texts import as_text
 from demandmatch.forecast.calibration import (
     MIN_SPREAD_ROWS,
     SPREAD_FACTORS,
@@ -145,7 +146,7 @@ class LGBMNegBinDemand(DemandEstimator):
         if "stream_id" in X and "sku_id" in X:
             copies = len(X) / max(len(X.drop_duplicates(["stream_id", "sku_id"])), 1)
         X = X[self.feature_names_]
-        self.categories_ = sorted(X["category"].astype(str).unique()) if "category" in X else []
+        self.categories_ = sorted(pd.unique(as_text(X["category"]))) if "category" in X else []
         self.offset_terms_ = OffsetTerms(s.offset).fit(X)
         cold = flag(X, "cold_sku") if "cold_sku" in X else None
         late, held = HoldOut(s.holdout, s.launch_holdout, self.random_state).split(

@@ -10,7 +10,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from .likelihood import grad_hess
+from .likelihood import GradHess
 
 # LightGBM settings that shape how a Dataset is binned (the rest only shape the trees)
 DATASET_PARAMS = ("min_child_samples", "n_jobs", "random_state", "verbose")
@@ -61,8 +61,10 @@ class Boosting:
         if rounds == 0 or not _can_grow(data, float(self.params.get("subsample", 1.0))):  # type: ignore[arg-type]
             return []
 
+        at = GradHess(y, r, censored)
+
         def objective(f: np.ndarray, _: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
-            return grad_hess(f + base, y, r, censored)
+            return at(f + base)
 
         params = {**self.params, "learning_rate": self.steps(share)[1], "objective": "none"}
         params.pop("n_estimators")  # the rounds are grown here, one update at a time

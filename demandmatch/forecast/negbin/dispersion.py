@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from demandmatch.data.texts import as_text
+
 from .likelihood import MixedLoglik
 from .threads import single_threaded_blas
 
@@ -18,7 +20,7 @@ def size_design(X: pd.DataFrame, categories: list[str]) -> np.ndarray:
     per lead bucket, and the cold_sku and cold_streamer flags, each where X has the column."""
     cols = [np.ones(len(X))]
     if "category" in X:
-        cat = pd.Categorical(X["category"].astype(str), categories=categories)
+        cat = pd.Categorical(as_text(X["category"]), categories=categories)
         cols += [(cat == c).astype(float) for c in categories]
     if "lead_hours" in X:
         bucket = np.searchsorted(LEAD_BUCKETS, X["lead_hours"].to_numpy(dtype=float))

@@ -27,21 +27,36 @@ def _p(mu: np.ndarray, r: np.ndarray) -> np.ndarray:
 
 
 def logpmf(
-    y: np.ndarray, r: np.ndarray, p: np.ndarray, log_y_factorial: np.ndarray | None = None
+    y: np.ndarray,
+    r: np.ndarray,
+    p: np.ndarray,
+    log_y_factorial: np.ndarray | None = None,
+    coeff: np.ndarray | None = None,
 ) -> np.ndarray:
     """scipy's nbinom.logpmf(y, r, p) of arrays of one shape, to the bit (its formula) but
     without its argument checks and reshaping where the arguments are valid (elsewhere scipy's
-    own); `log_y_factorial`: lgamma(y + 1), when known."""
+    own); `log_y_factorial`: lgamma(y + 1), `coeff`: log_coefficient(y, r), when known."""
     valid = (r > 0) & (p > 0) & (p <= 1) & (y >= 0) & (y == np.floor(y))
     if not valid.all():
         out = np.empty(np.shape(y))
         out[~valid] = stats.nbinom.logpmf(y[~valid], r[~valid], p[~valid])
         lgy = None if log_y_factorial is None else log_y_factorial[valid]
-        out[valid] = logpmf(y[valid], r[valid], p[valid], lgy)
+        known = None if coeff is None else coeff[valid]
+        out[valid] = logpmf(y[valid], r[valid], p[valid], lgy, known)
         return out
-    lgy = special.gammaln(y + 1) if log_y_factorial is None else log_y_factorial
-    coeff = special.gammaln(r + y) - lgy - special.gammaln(r)
+    if coeff is None:
+        coeff = log_coefficient(y, r, log_y_factorial)
     return coeff + r * np.log(p) + special.xlog1py(y, -p)
+
+
+def log_coefficient(
+    y: np.ndarray, r: np.ndarray, log_y_factorial: np.ndarray | None = None
+) -> np.ndarray:
+    """The part of logpmf that does not depend on p: lgamma(y + r) - lgamma(y + 1) - lgamma(r)
+    (meaningless where logpmf's arguments are not valid)."""
+    lgy = special.gammaln(y + 1) if log_y_factorial is None else log_y_factorial
+    with np.errstate(invalid="ignore"):
+        return special.gammaln(r + y) - lgy - special.gammaln(r)
 
 
 def loglik(y: np.ndarray, mu: np.ndarray, r: np.ndarray, censored: np.ndarray) -> np.ndarray:
@@ -113,16 +128,17 @@ class MixedLoglik:
 
 
 def _censored_grad_hess(
-    s: np.ndarray, mu: np.ndarray, r: np.ndarray
+    s: np.ndarray, mu: np.ndarray, r: np.ndarray, coeff: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """First and second derivative in f = log mu of -log P(D >= s). With k = s - 1,
     rho = P(D = k) / P(D > k) and a = mu (k + r) / (r + mu), dF(k)/dmu = -(k + r) P(D = k) /
     (r + mu) gives g = -a rho, and d log P(D = k) / df = r (k - mu) / (r + mu), d a / df =
-    a r / (r + mu) give h = g (r (1 + k - mu) / (r + mu) + g): one tail probability per row."""
+    a r / (r + mu) give h = g (r (1 + k - mu) / (r + mu) + g): one tail probability per row.
+    `coeff`: log_coefficient(s - 1, r), when known."""
     p = _p(mu, r)
     k = s - 1.0
     with np.errstate(invalid="ignore"):
-        log_ratio = logpmf(k, r, p) - stats.nbinom.logsf(k, r, p)
+        log_ratio = logpmf(k, r, p, coeff=coeff) - stats.nbinom.logsf(k, r, p)
     # far in the tail both underflow; P(D = k) / P(D > k) tends to p / (1 - p) there
     tail = np.log(p) - np.log1p(-np.minimum(p, 1.0 - 1e-12))
     log_ratio = np.where(np.isfinite(log_ratio), log_ratio, tail)
@@ -135,18 +151,34 @@ def grad_hess(
     f: np.ndarray, y: np.ndarray, r: np.ndarray, censored: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gradient and Hessian of the negative log-likelihood with respect to f = log mu."""
-    mu = np.exp(np.clip(f, -30.0, 30.0))
-    w = r / (mu + r)  # in place from here: this runs once per boosting round
-    grad = mu - y
-    grad *= w
-    hess = r + y
-    hess *= mu
-    hess *= w
-    hess /= mu + r
-    if censored.any():
-        c = censored
-        grad[c], hess[c] = _censored_grad_hess(y[c], mu[c], r[c])
-    return grad, np.maximum(hess, _MIN_HESS)
+    return GradHess(y, r, censored)(f)
+
+
+class GradHess:
+    """grad_hess(f, y, r, censored) as a function of f, for one set of rows at many f (the
+    rounds of a boosting run): what does not depend on f is worked out once."""
+
+    def __init__(self, y: np.ndarray, r: np.ndarray, censored: np.ndarray) -> None:
+        self.y, self.r, self.censored = y, r, censored
+        self.r_plus_y = r + y
+        self.any_censored = bool(censored.any())
+        if self.any_censored:
+            self.s_c, self.r_c = y[censored], r[censored]
+            self.coeff_c = log_coefficient(self.s_c - 1.0, self.r_c)
+
+    def __call__(self, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        y, r = self.y, self.r
+        mu = np.exp(np.clip(f, -30.0, 30.0))
+        w = r / (mu + r)  # in place from here: this runs once per boosting round
+        grad = mu - y
+        grad *= w
+        hess = self.r_plus_y * mu
+        hess *= w
+        hess /= mu + r
+        if self.any_censored:
+            c = self.censored
+            grad[c], hess[c] = _censored_grad_hess(self.s_c, mu[c], self.r_c, self.coeff_c)
+        return grad, np.maximum(hess, _MIN_HESS)
 
 
 def _log_tail(s: np.ndarray, mu: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

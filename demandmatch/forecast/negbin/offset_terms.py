@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from demandmatch.data.texts import as_text, text_codes
+
 TRANSFORMS = ("log", "log1p", "flag", "cat")
 
 
@@ -56,10 +58,10 @@ class OffsetTerms:
         for spec in self.specs_:
             kind, name, group = parse(spec)
             if kind == "cat":
-                counts = X[name].astype(str).value_counts(sort=True)
+                counts = pd.Series(as_text(X[name])).value_counts(sort=True)
                 self.levels_[spec] = sorted(counts.index[1:])  # the most frequent is the reference
             elif group is not None:
-                self.levels_[spec] = sorted(X[group].astype(str).unique())
+                self.levels_[spec] = sorted(pd.unique(as_text(X[group])))
         v = self.values(X)
         self.center_ = np.nan_to_num(np.nanmean(v, axis=0)) if v.size else np.zeros(v.shape[1])
         spread = np.nan_to_num(np.nanstd(v, axis=0)) if v.size else np.ones(v.shape[1])
@@ -109,9 +111,16 @@ class OffsetTerms:
         column that had blanks when fitted."""
         v = self.values(X)
         blank = np.isnan(v)
-        z = np.where(blank, 0.0, (v - self.center_) / self.spread_)
-        flags = blank[:, self.missing_].astype(float)
-        return np.column_stack([np.ones(len(X)), z, flags])
+        flags = blank[:, self.missing_]
+        p = v.shape[1]
+        out = np.empty((len(X), 1 + p + flags.shape[1]))  # filled in place, block by block
+        out[:, 0] = 1.0
+        z = out[:, 1 : 1 + p]
+        np.subtract(v, self.center_, out=z)
+        np.divide(z, self.spread_, out=z)
+        z[blank] = 0.0
+        out[:, 1 + p :] = flags
+        return out
 
 
 def _one_hot(values: pd.Series, levels: list[str]) -> np.ndarray:
@@ -121,10 +130,11 @@ def _one_hot(values: pd.Series, levels: list[str]) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype) and index.is_unique:
         code = _category_codes(values, index)
     else:
-        s = values.astype(str).to_numpy()
+        codes, texts = text_codes(values)
         if not index.is_unique:  # a row then belongs to every copy of its level
+            s = texts[codes]
             return (s[:, None] == np.asarray(levels, dtype=object)[None, :]).astype(float)
-        code = index.get_indexer(s)  # one hashed lookup per row, not a comparison per level
+        code = index.get_indexer(texts)[codes]  # one hashed lookup per distinct value
     out = np.zeros((len(values), len(levels)))
     hit = np.flatnonzero(code >= 0)
     out[hit, code[hit]] = 1.0

@@ -18,6 +18,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import linalg as sparse_linalg
 
+from demandmatch.data.texts import joined_text
+
 from .gram import EffectsGram
 from .likelihood import grad_hess, loglik
 from .offset_terms import OffsetTerms
@@ -172,11 +174,8 @@ def rows_of(keys: Keys, mask: np.ndarray) -> Keys:
 
 
 def group_key(X: pd.DataFrame, cols: Sequence[str]) -> pd.Index:
-    """One string per row joining the values of `cols`."""
-    key = X[cols[0]].astype(str)
-    for c in cols[1:]:
-        key = key + "\x1f" + X[c].astype(str)
-    return pd.Index(key)
+    """One string per row joining the values of `cols` (their astype(str) text)."""
+    return pd.Index(joined_text(X, cols), name=cols[0] if len(cols) == 1 else None)
 
 
 def sku_key(X: pd.DataFrame) -> pd.Index:
