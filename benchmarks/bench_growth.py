@@ -45,7 +45,8 @@ PARTS = (
     ("demandmatch.forecast.negbin.start", "RandomEffectsStart.fit_transform", "re_start"),
     ("demandmatch.forecast.negbin.boosting", "Boosting.dataset", "bins"),
     ("demandmatch.forecast.negbin.boosting", "Boosting.grow", "trees"),
-    ("demandmatch.forecast.negbin.boosting", "grad_hess", "objective"),
+    # the likelihood's gradient, in the trees' objective and the start's Newton steps
+    ("demandmatch.forecast.negbin.likelihood", "GradHess.__call__", "gradients"),
     ("demandmatch.forecast.calibration", "HeldOutCalibration.calibrate", "calibration"),
     ("demandmatch.forecast.models.negbin", "LGBMNegBinDemand.predict_forecast", "predict"),
 )
@@ -84,9 +85,9 @@ def _instrument(seconds: dict[str, float]) -> None:
     stage = Timer.stage
 
     @contextmanager
-    def cpu_stage(self, name, progress):
+    def cpu_stage(self, name, progress, *label):
         c0 = time.process_time()
-        with stage(self, name, progress):
+        with stage(self, name, progress, *label):
             yield
         seconds[name + " cpu"] += time.process_time() - c0
 

@@ -95,6 +95,7 @@ class HeldOutCalibration:
         self.host = host
         self.lead = lead
         self._sizes: dict[bytes, Dispersion] = {}
+        self._last_theta: np.ndarray | None = None
 
     def fit(
         self,
@@ -205,13 +206,17 @@ class HeldOutCalibration:
     def _size(self, mu: np.ndarray, sd: np.ndarray) -> Dispersion:
         """The size model fitted at the rows' means mu and level spreads sd, once per (mu, sd):
         the choices ask again at means they have met before (a factor of 1, a scale where a
-        search starts)."""
+        search starts). Each fit starts from the last one's sizes: the choices move the means
+        a little at a time, so Newton has less far to go."""
         key = hashlib.blake2b(np.ascontiguousarray(mu, dtype=float))
         key.update(np.ascontiguousarray(sd, dtype=float))
         found = self._sizes.get(key.digest())
         if found is None:
-            found = Dispersion(self.ridge).fit(self.design, self.y, mu, self.censored, sd)
+            found = Dispersion(self.ridge).fit(
+                self.design, self.y, mu, self.censored, sd, start=self._last_theta
+            )
             self._sizes[key.digest()] = found
+            self._last_theta = found.theta_
         return found
 
     def calibrate(self, f: np.ndarray, unseen: np.ndarray, factors: Sequence[float]) -> Calibration:

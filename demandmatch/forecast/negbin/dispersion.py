@@ -62,8 +62,10 @@ class Dispersion:
         sd: np.ndarray | None = None,
         tol: float = 1e-12,
         max_iter: int = 50,
+        start: np.ndarray | None = None,
     ) -> Dispersion:
-        """`sd`: log spread of each row's mean around mu (loglik_mixed); None: none.
+        """`sd`: log spread of each row's mean around mu (loglik_mixed); None: none. `start`:
+        theta to begin from (a fit of the same rows at nearby means); None: a size of 2.
 
         Damped Newton on theta: each row's log-likelihood is a function of its own log r, so
         the Hessian is design' diag(-second derivative) design, a few columns square. Both
@@ -71,9 +73,10 @@ class Dispersion:
         give both from the same two evaluations) where it is censored or mixed. Eigenvalues
         the wrong way (the likelihood is not concave in log r everywhere) are flipped, and a
         backtracking line search keeps every step downhill. Stops when the Newton decrement per
-        row falls below `tol`. `loglik_`: each row's log-likelihood at the fitted size."""
+        row falls below `tol`. `loglik_`: each row's log-likelihood at the fitted size;
+        `n_iter_`: the Newton steps taken."""
         with single_threaded_blas():
-            return self._fit(design, y, mu, censored, sd, tol, max_iter)
+            return self._fit(design, y, mu, censored, sd, tol, max_iter, start)
 
     def _fit(
         self,
@@ -84,6 +87,7 @@ class Dispersion:
         sd: np.ndarray | None,
         tol: float,
         max_iter: int,
+        start: np.ndarray | None,
     ) -> Dispersion:
         y = np.asarray(y, dtype=float)
         mu = np.maximum(np.asarray(mu, dtype=float), 1e-9)
@@ -137,11 +141,14 @@ class Dispersion:
             d1[flat], d2[flat] = 0.0, 0.0
             return d1, d2
 
-        theta = np.zeros(design.shape[1])
-        theta[0] = np.log(2.0)
+        if start is not None:
+            theta = np.array(start, dtype=float)
+        else:
+            theta = np.zeros(design.shape[1])
+            theta[0] = np.log(2.0)
         current, ll, log_r = value(theta)
-        self.converged_ = False
-        for _ in range(max_iter):
+        self.converged_, self.n_iter_ = False, 0
+        for self.n_iter_ in range(1, max_iter + 1):
             d1, d2 = derivatives(ll, log_r)
             grad = (-(design.T @ d1) + pen * theta) / n
             hess = (design.T @ (design * -d2[:, None]) + np.diag(pen + 1e-8 * n)) / n
