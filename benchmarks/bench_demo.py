@@ -37,7 +37,7 @@ from demandmatch.evaluation.oracles import (
     video_horizon,
 )
 from demandmatch.evaluation.plans import naive_plan, plan_quantities, point_survival, score_plan
-from demandmatch.evaluation.zoo import load_world
+from demandmatch.evaluation.zoo import load_world, truth_rows
 from demandmatch.forecast.distributions import quantiles_negbin, survival_negbin
 from demandmatch.forecast.models.empirical import EmpiricalQuantileDemand
 from demandmatch.forecast.stages import DemandForecast, forecast_demand
@@ -93,8 +93,7 @@ def run_seed(seed: int, size: str, config) -> dict[str, float]:
     base = forecast_demand(tables, config, model=EmpiricalQuantileDemand())
     sm, sb = score_forecast(fc, truth), score_forecast(base, truth)
     row.update({f"fc_{k}": v for k, v in sm.items()})
-    tf = fc.forecasts[["stream_id", "sku_id"]].merge(truth, on=["stream_id", "sku_id"], how="left")
-    tf[["streamer_id", "category"]] = fc.lineup[["streamer_id", "category"]].to_numpy()
+    tf = truth_rows(fc, truth)
     mu, size = tf["mean"].to_numpy(), tf["size"].to_numpy()
     oracle = expected_pinball_negbin(quantiles_negbin(mu, size, LEVELS), LEVELS, mu, size)
     oracle = oracle.mean(axis=1)

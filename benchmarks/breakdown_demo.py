@@ -39,6 +39,7 @@ from demandmatch.evaluation.oracles import (
     has_video,
     video_horizon,
 )
+from demandmatch.evaluation.zoo import truth_rows
 from demandmatch.forecast.distributions import quantiles_negbin, quantiles_negbin_mixed
 from demandmatch.forecast.rows import sold_out, split_rows
 from demandmatch.forecast.stages import fit_demand, predict_demand, upcoming_features
@@ -53,8 +54,7 @@ def scored_world(seed: int, size: str, config, scenario: str = "demo") -> pd.Dat
     past = fitted.past.assign(sold_out=sold_out(fitted.past))
     sell_out = past.groupby(["merchant_id", "sku_id"])["sold_out"].mean()
     sell_out = sell_out.reindex(pd.MultiIndex.from_frame(fc.lineup[["merchant_id", "sku_id"]]))
-    t = fc.forecasts[["stream_id", "sku_id"]].merge(truth, on=["stream_id", "sku_id"], how="left")
-    t[["streamer_id", "category"]] = fc.lineup[["streamer_id", "category"]].to_numpy()
+    t = truth_rows(fc, truth)
     mu, nb_size = t["mean"].to_numpy(), t["size"].to_numpy()
 
     def loss(q: np.ndarray) -> np.ndarray:

@@ -80,11 +80,15 @@ def load_world(seed: int, size: str, scenario: str, timezone: str) -> ZooWorld:
 
 
 def truth_rows(fc: DemandForecast, truth: pd.DataFrame) -> pd.DataFrame:
-    """The truth of each forecast row, in the forecast's order."""
+    """The truth of each forecast row, in the forecast's order, with the row's streamer and
+    category from the lineup (the no-history reference pools streamers by category)."""
     keys = fc.forecasts[["stream_id", "sku_id"]]
     t = keys.merge(truth, on=["stream_id", "sku_id"], how="left", validate="one_to_one")
     if t["mean"].isna().any():
         raise ValueError("the truth lacks some forecast rows")
+    for c in ("streamer_id", "category"):
+        if c not in t:
+            t[c] = fc.lineup[c].to_numpy()
     return t
 
 
@@ -130,10 +134,7 @@ def forecast_figures(
         # the no-history reference on the same rows: what a forecast that knows every level
         # but the new SKU's own popularity and the new streamer's skill can reach
         cold_host = fc.lineup["cold_streamer"].to_numpy(dtype=bool)
-        hosts = t  # the truth file's rows lack their streamer and category: the lineup's
-        if "category" not in t:
-            hosts = t.assign(**{c: fc.lineup[c].to_numpy() for c in ("streamer_id", "category")})
-        hidden, center, sd = (a[new] for a in cold_prior(hosts, new, cold_host))
+        hidden, center, sd = (a[new] for a in cold_prior(t, new, cold_host))
         t_new = t[new].reset_index(drop=True)
         ref_mean = blind_mean(t_new, hidden, center, sd)
         q_ref = quantiles_negbin_mixed(ref_mean, size[new], sd, LEVELS)

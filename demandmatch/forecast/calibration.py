@@ -25,6 +25,8 @@ MIN_SPREAD_ROWS = 100  # held-out rows of new SKUs needed to choose it and their
 SCALES = (0.5, 2.0)  # the held-out rescaling of the mean stays within these
 SCALE_STEPS = 6  # secant steps that solve it where sold-out rows are imputed at it
 MIN_LEAD_ROWS = 200  # held-out rows a training lead needs for a scale of its own
+# the held-out choices' key of each training lead's scale factor: this, its hours, then "h"
+LEAD_SCALE_KEY = "model_lead_scale_"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,13 @@ class LeadScales:
     def none(cls, dispersion: Dispersion) -> LeadScales:
         """No factor at any lead (1 everywhere), beside the size model `dispersion`."""
         return cls(np.zeros(0), np.zeros(0), dispersion)
+
+    def choices(self) -> dict[str, float]:
+        """The factors as the model's held-out choices, one LEAD_SCALE_KEY per lead."""
+        return {
+            f"{LEAD_SCALE_KEY}{h:g}h": float(f)
+            for h, f in zip(self.hours, self.factors, strict=True)
+        }
 
     def at(self, lead_hours: np.ndarray) -> np.ndarray:
         """Each row's factor at its lead (hours before its stream starts)."""

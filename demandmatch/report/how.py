@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from demandmatch.forecast.models.negbin import LEAD_SCALE_KEY
+from demandmatch.forecast.calibration import LEAD_SCALE_KEY
 
 from .format import fmt_int, fmt_money, fmt_share, fmt_value, is_missing, label
 

@@ -50,8 +50,6 @@ from .params import NegBinSettings
 from .quantile import lgbm_params
 
 _D = NegBinSettings()
-# the held-out choices' key of each training lead's scale factor: this, its hours, then "h"
-LEAD_SCALE_KEY = "model_lead_scale_"
 NEW_SKU = "\x00new"  # the level of a held-out first stream: judged as a new SKU's
 
 
@@ -270,10 +268,7 @@ class LGBMNegBinDemand(DemandEstimator):
             "model_mean_scale": self.scale_,
             "model_new_sku_scale": self.new_sku_scale_,
             "model_new_sku_spread_factor": self.spread_factor_,
-            **{
-                f"{LEAD_SCALE_KEY}{h:g}h": float(f)
-                for h, f in zip(self.lead_scales_.hours, self.lead_scales_.factors, strict=True)
-            },
+            **self.lead_scales_.choices(),
         }
 
     def fallbacks(self) -> list[str]:
