@@ -21,7 +21,7 @@ from scipy.sparse import linalg as sparse_linalg
 from demandmatch.data.texts import joined_text
 
 from .gram import EffectsGram
-from .likelihood import grad_hess, loglik
+from .likelihood import GradHess, loglik
 from .offset_terms import OffsetTerms
 from .threads import single_threaded_blas
 
@@ -338,8 +338,9 @@ def _fit_log_linear(
     initial = theta
     current, f = value(theta)
     first = None  # the starting gradient's norm
+    at = GradHess(y, r, censored)  # what does not move with theta, worked out once
     for _ in range(max_iter):
-        g, h = grad_hess(f, y, r, censored)
+        g, h = at(f)
         grad = gradient(g) + pen * theta
         # inexact Newton: solved loosely far from the optimum, where the quadratic model is
         # rough anyway, and ever more tightly as the gradient shrinks (a forcing term in
