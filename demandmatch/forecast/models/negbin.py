@@ -78,6 +78,7 @@ class LGBMNegBinDemand(DemandEstimator):
         colsample_bytree: float = _D.colsample_bytree,
         n_jobs: int = _D.n_jobs,
         max_delta_step: float = _D.max_delta_step,
+        max_bin: int = _D.max_bin,
         censoring: bool = _D.censoring,
         holdout: float = _D.holdout,
         dispersion_ridge: float = _D.dispersion_ridge,
@@ -103,6 +104,7 @@ class LGBMNegBinDemand(DemandEstimator):
         self.colsample_bytree = colsample_bytree
         self.n_jobs = n_jobs
         self.max_delta_step = max_delta_step
+        self.max_bin = max_bin
         self.censoring = censoring
         self.holdout = holdout
         self.dispersion_ridge = dispersion_ridge

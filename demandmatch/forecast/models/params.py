@@ -62,6 +62,7 @@ class BoostingSettings(BaseModel):
     max_delta_step: float = Field(
         0.0, ge=0, description="cap on a leaf's step in log mean (0: none)"
     )
+    max_bin: int = Field(255, ge=2, description="most histogram bins LightGBM cuts a feature into")
 
 
 class NegBinSettings(BoostingSettings):

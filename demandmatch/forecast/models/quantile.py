@@ -30,6 +30,7 @@ def lgbm_params(settings: QuantileSettings, random_state: int) -> dict[str, obje
         n_jobs=settings.n_jobs,
         random_state=random_state,
         max_delta_step=settings.max_delta_step,
+        max_bin=settings.max_bin,
         verbose=-1,
     )
 
@@ -50,6 +51,7 @@ class LGBMQuantileDemand(DemandEstimator):
         colsample_bytree: float = _D.colsample_bytree,
         n_jobs: int = _D.n_jobs,
         max_delta_step: float = _D.max_delta_step,
+        max_bin: int = _D.max_bin,
         random_state: int = 0,
     ) -> None:
         self.levels = levels
@@ -61,6 +63,7 @@ class LGBMQuantileDemand(DemandEstimator):
         self.colsample_bytree = colsample_bytree
         self.n_jobs = n_jobs
         self.max_delta_step = max_delta_step
+        self.max_bin = max_bin
         self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> LGBMQuantileDemand:

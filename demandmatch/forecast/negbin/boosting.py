@@ -13,7 +13,7 @@ import pandas as pd
 from .likelihood import GradHess
 
 # LightGBM settings that shape how a Dataset is binned (the rest only shape the trees)
-DATASET_PARAMS = ("min_child_samples", "n_jobs", "random_state", "verbose")
+DATASET_PARAMS = ("max_bin", "min_child_samples", "n_jobs", "random_state", "verbose")
 
 After = Callable[[list[lgb.Booster], int], bool]
 

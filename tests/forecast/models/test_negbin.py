@@ -209,6 +209,31 @@ def test_the_rows_are_binned_once_for_the_held_out_model_and_every_bag(monkeypat
     assert m.scale_ == pytest.approx(1.0, abs=0.15)
 
 
+def test_max_bin_caps_where_the_trees_can_split_a_feature():
+    rng = np.random.default_rng(8)
+    n = 3000
+    X = pd.DataFrame({"a": rng.uniform(-2, 2, size=n)})
+    y = rng.negative_binomial(4.0, 4.0 / (4.0 + np.exp(1.0 + np.sin(2 * X["a"])))).astype(float)
+
+    def thresholds(max_bin: int) -> set[float]:
+        kw = dict(n_estimators=40, num_leaves=15, n_jobs=1, offset=(), round_shares=(1,))
+        m = LGBMNegBinDemand(max_bin=max_bin, **kw).fit(X, y, time=np.arange(n))
+        found: set[float] = set()
+
+        def walk(node: dict) -> None:
+            if "threshold" in node:
+                found.add(node["threshold"])
+                walk(node["left_child"]), walk(node["right_child"])
+
+        for booster in m.mean_models_:
+            for tree in booster.dump_model()["tree_info"]:
+                walk(tree["tree_structure"])
+        return found
+
+    assert len(thresholds(4)) <= 3  # four bins: three places to cut
+    assert len(thresholds(255)) > 10
+
+
 def test_a_new_sku_or_brand_spreads_the_forecast_over_its_unknown_level():
     rng = np.random.default_rng(12)
     n = 3000
