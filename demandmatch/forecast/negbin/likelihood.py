@@ -14,12 +14,54 @@ also absorbs the mean model's own error.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy import special, stats
 
 from demandmatch.forecast.distributions import lognormal_nodes
 
 _MIN_HESS = 1e-6
+# fewest values per thread: below about 1,000 a second thread costs more than it saves
+_ROWS_PER_THREAD = 2000
+_MAX_THREADS = 4
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process it belongs to, its threads)
+
+
+def nb_logsf(k: np.ndarray, r: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """scipy's nbinom.logsf(k, r, p), the values split between this thread and up to three more
+    where they are many (and the machine has the cores). The survival function is most of the
+    likelihood's time, and scipy lets go of the GIL inside it; each value is computed alone, so
+    the result is the same to the bit."""
+    k, r, p = np.broadcast_arrays(k, r, p)
+    n = k.size
+    parts = min(_cores(), n // _ROWS_PER_THREAD)
+    if parts < 2:
+        return stats.nbinom.logsf(k, r, p)
+    shape = k.shape
+    k, r, p = k.reshape(-1), r.reshape(-1), p.reshape(-1)
+    cuts = np.linspace(0, n, parts + 1).astype(int)
+    pool = _threads()
+    others = [
+        pool.submit(stats.nbinom.logsf, k[a:b], r[a:b], p[a:b])
+        for a, b in zip(cuts[1:-1], cuts[2:], strict=True)
+    ]
+    first = stats.nbinom.logsf(k[: cuts[1]], r[: cuts[1]], p[: cuts[1]])
+    return np.concatenate([first, *(f.result() for f in others)]).reshape(shape)
+
+
+def _cores() -> int:
+    return min(len(os.sched_getaffinity(0)), _MAX_THREADS)
+
+
+def _threads() -> ThreadPoolExecutor:
+    """The helper threads of this process: made again in a forked child, which inherits the
+    parent's pool but none of its threads."""
+    global _pool
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (os.getpid(), ThreadPoolExecutor(_MAX_THREADS - 1, "nb-logsf"))
+    return _pool[1]
 
 
 def _p(mu: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -92,7 +134,7 @@ class Loglik:
         r_u = r[self.u]
         out[self.u] = logpmf(self.y_u, r_u, _p(self.mu_u, r_u), self.lgy_u)
         r_c = r[self.cens]
-        out[self.cens] = stats.nbinom.logsf(self.k_c, r_c, _p(self.mu_c, r_c))
+        out[self.cens] = nb_logsf(self.k_c, r_c, _p(self.mu_c, r_c))
         return out
 
 
@@ -138,7 +180,7 @@ def _censored_grad_hess(
     p = _p(mu, r)
     k = s - 1.0
     with np.errstate(invalid="ignore"):
-        log_ratio = logpmf(k, r, p, coeff=coeff) - stats.nbinom.logsf(k, r, p)
+        log_ratio = logpmf(k, r, p, coeff=coeff) - nb_logsf(k, r, p)
     # far in the tail both underflow; P(D = k) / P(D > k) tends to p / (1 - p) there
     tail = np.log(p) - np.log1p(-np.minimum(p, 1.0 - 1e-12))
     log_ratio = np.where(np.isfinite(log_ratio), log_ratio, tail)
@@ -185,8 +227,8 @@ def _log_tail(s: np.ndarray, mu: np.ndarray, r: np.ndarray) -> tuple[np.ndarray,
     """(log E[D; D >= s], log P(D >= s)) for NB(mu, r): E[D; D >= s] = mu P(D' >= s - 1),
     where D' is NB(mu, r + 1) with the same p (because y P(D = y) = mu P(D' = y - 1))."""
     p = _p(mu, r)
-    num = np.log(mu) + stats.nbinom.logsf(s - 2.0, r + 1.0, p)
-    return num, stats.nbinom.logsf(s - 1.0, r, p)
+    num = np.log(mu) + nb_logsf(s - 2.0, r + 1.0, p)
+    return num, nb_logsf(s - 1.0, r, p)
 
 
 def impute_mean(s: np.ndarray, mu: np.ndarray, r: np.ndarray) -> np.ndarray:

@@ -111,3 +111,29 @@ def test_mixed_likelihood_integrates_the_level_and_the_dispersion_fit_sees_throu
     blind = Dispersion().fit(one, d, m, np.zeros(n, bool))
     assert told.size(one[:1])[0] == pytest.approx(4.0, rel=0.1)
     assert blind.size(one[:1])[0] < 0.6 * 4.0
+
+
+@pytest.mark.parametrize(
+    "shape, cores", [((3,), 2), ((20_000,), 2), ((9_000, 3), 4), ((40_001,), 3), ((30_000,), 1)]
+)
+def test_survival_on_several_threads_is_scipys_to_the_bit(monkeypatch, shape, cores):
+    monkeypatch.setattr(negbin, "_cores", lambda: cores)
+    rng = np.random.default_rng(1)
+    k = rng.integers(-1, 80, shape).astype(float)  # k = -1: P(D > -1) = 1
+    r, p = rng.uniform(0.3, 30, shape), rng.uniform(0, 1, shape)
+    p.flat[:5] = [0.0, 1.0, 1e-300, 1 - 1e-16, np.nan]
+    out = negbin.nb_logsf(k, r, p)
+    assert out.shape == shape
+    np.testing.assert_array_equal(out, stats.nbinom.logsf(k, r, p))
+    # scalars broadcast against the rows, as scipy's do
+    np.testing.assert_array_equal(negbin.nb_logsf(k, 2.5, 0.3), stats.nbinom.logsf(k, 2.5, 0.3))
+
+
+def test_a_forked_process_gets_threads_of_its_own():
+    import multiprocessing
+
+    k = np.arange(50_000, dtype=float) % 70
+    negbin.nb_logsf(k, 3.0, 0.2)  # the parent's threads exist before the fork
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child = pool.apply_async(negbin.nb_logsf, (k, 3.0, 0.2)).get(timeout=60)
+    np.testing.assert_array_equal(child, stats.nbinom.logsf(k, 3.0, 0.2))
