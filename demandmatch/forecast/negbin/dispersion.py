@@ -141,11 +141,13 @@ class Dispersion:
             d1[flat], d2[flat] = 0.0, 0.0
             return d1, d2
 
+        theta = np.zeros(design.shape[1])
+        theta[0] = np.log(2.0)
         if start is not None:
-            theta = np.array(start, dtype=float)
-        else:
-            theta = np.zeros(design.shape[1])
-            theta[0] = np.log(2.0)
+            log_r = design @ np.asarray(start, dtype=float)
+            # a start with some row at a bound would keep it there: a clipped size has no slope
+            if ((log_r > lo) & (log_r < hi)).all():
+                theta = np.array(start, dtype=float)
         current, ll, log_r = value(theta)
         self.converged_, self.n_iter_ = False, 0
         for self.n_iter_ in range(1, max_iter + 1):

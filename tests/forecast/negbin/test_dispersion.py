@@ -80,3 +80,18 @@ def test_a_fit_started_from_a_nearby_one_lands_where_a_cold_one_does():
 def test_trigamma_matches_scipy_from_tiny_to_huge_arguments():
     x = np.r_[np.geomspace(1e-3, 1e7, 5000), np.arange(1, 700) + 0.5]
     np.testing.assert_allclose(trigamma(x), special.polygamma(1, x), rtol=1e-9)
+
+
+def test_a_start_at_a_bound_does_not_hold_the_fit_there():
+    # a warm start from a fit whose size ended at the upper bound: the size there is clipped and
+    # has no slope, so starting there would stay there; the fit starts afresh instead
+    rng = np.random.default_rng(4)
+    n = 4000
+    mu = np.exp(rng.normal(1.5, 0.5, n))
+    y = rng.negative_binomial(5.0, 5.0 / (5.0 + mu)).astype(float)
+    one, cens = np.ones((n, 1)), np.zeros(n, bool)
+    cold = Dispersion().fit(one, y, mu, cens)
+    at_bound = np.array([np.log(500.0) + 1.0])
+    warm = Dispersion().fit(one, y, mu, cens, start=at_bound)
+    assert cold.size(one[:1])[0] == pytest.approx(5.0, rel=0.2)
+    assert warm.size(one[:1])[0] == pytest.approx(cold.size(one[:1])[0], rel=1e-6)
