@@ -6,7 +6,7 @@ import pytest
 
 from demandmatch.forecast.calibration import (
     MIN_LEAD_ROWS,
-    MIN_SPREAD_ROWS,
+    NEW_SKU_CREDIBILITY,
     SCALES,
     HeldOutCalibration,
     new_sku_weight,
@@ -85,10 +85,10 @@ def test_a_scale_counts_each_sku_once_when_the_rows_skus_are_given():
     assert skus.fit(f, sd).scale == pytest.approx(12 / 7)
 
 
-def test_a_new_skus_own_rows_set_its_scale_in_proportion_to_how_many_there_are():
+def test_a_new_skus_own_rows_set_its_scale_more_the_more_skus_they_are():
     assert new_sku_weight(0) == 0.0
-    assert new_sku_weight(MIN_SPREAD_ROWS // 4) == pytest.approx(0.25)
-    assert new_sku_weight(MIN_SPREAD_ROWS) == new_sku_weight(10 * MIN_SPREAD_ROWS) == 1.0
+    assert new_sku_weight(NEW_SKU_CREDIBILITY) == pytest.approx(0.5)
+    assert new_sku_weight(9 * NEW_SKU_CREDIBILITY) == pytest.approx(0.9)
 
 
 def test_typical_means_are_each_skus_other_rows_and_the_median_sku_for_one_row():
@@ -133,3 +133,25 @@ def test_a_lead_with_too_few_rows_of_seen_skus_gets_no_factor():
     # no leads given: none either
     plain = HeldOutCalibration(one, y, cens, new, 1.0)
     assert len(plain.by_lead(f, sd, plain.fit(f, sd)).hours) == 0
+
+
+def test_one_blockbuster_among_the_held_out_new_skus_does_not_set_every_new_skus_scale():
+    # forty new SKUs, four held-out rows each: thirty-nine sell as the model says, their levels
+    # spread as it says (sd 0.6 in log) around its mean; one sold twenty times that mean. The
+    # sum of their demand over the model's means puts every new SKU a third or more higher;
+    # their likelihood, in which the rows of a SKU share one level, puts that SKU's level high
+    # and keeps the scale near the others' 1
+    rng = np.random.default_rng(11)
+    skus, per = 40, 4
+    sku = np.repeat(np.arange(skus), per)
+    sd = np.full(skus * per, 0.6)
+    f = np.log(np.full(skus * per, 5.0)) - 0.5 * sd**2  # the mean, before the spread: 5
+    level = rng.normal(0.0, 0.6, skus)[sku] - 0.18
+    mu = np.exp(np.log(5.0) + level)
+    mu[sku == 0] = 100.0  # the blockbuster: twenty times the mean
+    y = rng.negative_binomial(20.0, 20.0 / (20.0 + mu)).astype(float)
+    one, cens, new = np.ones((len(y), 1)), np.zeros(len(y), bool), np.ones(len(y), bool)
+    fit = HeldOutCalibration(one, y, cens, new, 1.0, sku=sku).fit(f, sd, solve=True)
+    by_sum = y.sum() / (5.0 * len(y))
+    assert by_sum > 1.3
+    assert fit.new_sku_scale == pytest.approx(1.0, abs=0.2)

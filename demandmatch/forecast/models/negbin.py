@@ -177,7 +177,8 @@ class LGBMNegBinDemand(DemandEstimator):
             unseen = start.unseen_spread(keys_judge, X_judge)
             n_new = int((unseen > 0).sum())
             enough = n_new >= MIN_SPREAD_ROWS
-            weight = new_sku_weight(n_new)  # of a new SKU's scale, its own rows'
+            n_skus = n_new if sku is None else len(pd.unique(sku[judge][unseen > 0]))
+            weight = new_sku_weight(n_skus)  # of a new SKU's scale, its own rows'
             calibration = HeldOutCalibration(
                 design[judge],
                 y[judge],
